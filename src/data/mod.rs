@@ -1,0 +1,1 @@
+//! CIFAR-10 data: parsers, preprocessing, batching and a synthetic generator.
