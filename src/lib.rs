@@ -1,5 +1,19 @@
 //! backprop-lab: hand-derived backpropagation for MLPs and CNNs, shared by the browser lab and the `lab` CLI.
+//!
+//! The math core (`layers`, `loss`, `model`, `optim`, `gradcheck`, `train`, `data`) knows nothing of the
+//! browser; `web` is the thin wasm-bindgen surface the page calls. Every hot loop goes through `kernels`.
 pub mod data;
+pub mod gradcheck;
+pub mod kernels;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod error;
+mod scalar;
+pub mod train;
+
+pub use scalar::Scalar;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

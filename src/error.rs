@@ -1,0 +1,31 @@
+//! Errors that reach a user: each says what was expected and what was found.
+use thiserror::Error;
+
+/// An invalid model, optimizer or training configuration.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{field}: expected {expected}, found {found}")]
+pub struct ConfigError {
+    pub field: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> Self {
+        Self { field: field.into(), expected: expected.into(), found: found.to_string() }
+    }
+}
+
+/// Why training stopped or could not start.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(
+        "step {step}: the training loss became {loss} (expected a finite number); training paused. \
+         The learning rate ({learning_rate}) is probably too high for this model: try a smaller one."
+    )]
+    NonFiniteLoss { step: usize, loss: f64, learning_rate: f64 },
+}

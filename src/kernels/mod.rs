@@ -1,0 +1,155 @@
+//! The kernel module: every hot loop of the lab (matrix products, reductions over the batch) goes through
+//! this small interface, so a SIMD or WebGPU backend replaces it in one place while layers stay readable.
+//!
+//! The reference implementation delegates GEMM to ndarray (`general_mat_mul`, backed by `matrixmultiply`),
+//! which handles transposed operands as strided views without copying.
+use ndarray::{linalg::general_mat_mul, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+
+use crate::Scalar;
+
+/// Whether a GEMM operand is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transpose {
+    No,
+    Yes,
+}
+
+fn oriented<T>(a: ArrayView2<'_, T>, t: Transpose) -> ArrayView2<'_, T> {
+    match t {
+        Transpose::No => a,
+        Transpose::Yes => a.reversed_axes(),
+    }
+}
+
+/// `C ← α · op(A) · op(B) + β · C`, with `op` the identity or the transpose.
+///
+/// Shapes: `op(A): [m, k]`, `op(B): [k, n]`, `C: [m, n]`. With `β = 0` the old contents of `C` are ignored.
+pub fn gemm<T: Scalar>(
+    alpha: T,
+    a: ArrayView2<'_, T>,
+    transpose_a: Transpose,
+    b: ArrayView2<'_, T>,
+    transpose_b: Transpose,
+    beta: T,
+    c: ArrayViewMut2<'_, T>,
+) {
+    let a = oriented(a, transpose_a);
+    let b = oriented(b, transpose_b);
+    debug_assert_eq!(a.ncols(), b.nrows(), "gemm: inner dimensions differ");
+    debug_assert_eq!((a.nrows(), b.ncols()), c.dim(), "gemm: output shape differs");
+    general_mat_mul(alpha, &a, &b, beta, &mut { c });
+}
+
+/// `out[j] ← Σ_i x[i, j]`: the sum over the batch axis (rows), e.g. `∂L/∂b = 1ᵀ ∂L/∂Y`.
+pub fn sum_rows_into<T: Scalar>(x: ArrayView2<'_, T>, mut out: ArrayViewMut1<'_, T>) {
+    out.fill(T::zero());
+    for row in x.rows() {
+        out.zip_mut_with(&row, |o, &v| *o += v);
+    }
+}
+
+/// `out[j] ← Σ_i x[i, j] · y[i, j]`: a column-wise dot product, e.g. `∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂)`.
+pub fn sum_rows_of_product_into<T: Scalar>(
+    x: ArrayView2<'_, T>,
+    y: ArrayView2<'_, T>,
+    mut out: ArrayViewMut1<'_, T>,
+) {
+    out.fill(T::zero());
+    for (row_x, row_y) in x.rows().into_iter().zip(y.rows()) {
+        ndarray::Zip::from(&mut out)
+            .and(&row_x)
+            .and(&row_y)
+            .for_each(|o, &a, &b| *o += a * b);
+    }
+}
+
+/// Adds `bias[j]` to every row of `x`.
+pub fn add_row_vector<T: Scalar>(mut x: ArrayViewMut2<'_, T>, bias: ndarray::ArrayView1<'_, T>) {
+    for mut row in x.rows_mut() {
+        row.zip_mut_with(&bias, |v, &b| *v += b);
+    }
+}
+
+/// Resizes `buffer` to `[rows, cols]` only when its shape differs, so per-layer buffers are reused
+/// across steps and training memory does not grow.
+pub fn ensure_shape<T: Scalar>(buffer: &mut Array2<T>, rows: usize, cols: usize) {
+    if buffer.dim() != (rows, cols) {
+        *buffer = Array2::zeros((rows, cols));
+    }
+}
+
+/// Index of the largest value in each row (the predicted class).
+pub fn argmax_rows<T: Scalar>(x: ArrayView2<'_, T>, out: &mut Vec<usize>) {
+    out.clear();
+    out.extend(x.axis_iter(Axis(0)).map(|row| {
+        let mut best = 0;
+        for (j, &v) in row.iter().enumerate() {
+            if v > row[best] {
+                best = j;
+            }
+        }
+        best
+    }));
+}
+
+/// Standardises `x` along `axis` (the axis the statistics are taken over: `Axis(0)` for BatchNorm,
+/// `Axis(1)` for LayerNorm): `x̂ = (x − μ) / √(σ² + ε)` with the biased variance `σ² = mean((x − μ)²)`.
+/// Writes `x̂`, and per group `μ`, `σ²` and `1/√(σ² + ε)`.
+pub fn standardize<T: Scalar>(
+    x: ArrayView2<'_, T>,
+    axis: Axis,
+    eps: T,
+    x_hat: &mut Array2<T>,
+    mean: &mut ndarray::Array1<T>,
+    var: &mut ndarray::Array1<T>,
+    inv_std: &mut ndarray::Array1<T>,
+) {
+    ensure_shape(x_hat, x.nrows(), x.ncols());
+    let groups = x.len_of(other_axis(axis));
+    let count = T::of(x.len_of(axis) as f64);
+    for buffer in [&mut *mean, &mut *var, &mut *inv_std] {
+        if buffer.len() != groups {
+            *buffer = ndarray::Array1::zeros(groups);
+        }
+    }
+    for (g, (lane, mut hat_lane)) in x.lanes(axis).into_iter().zip(x_hat.lanes_mut(axis)).enumerate() {
+        let mu = lane.iter().copied().sum::<T>() / count;
+        let sigma2 = lane.iter().map(|&v| (v - mu) * (v - mu)).sum::<T>() / count;
+        let inv = T::one() / (sigma2 + eps).sqrt();
+        hat_lane.zip_mut_with(&lane, |h, &v| *h = (v - mu) * inv);
+        mean[g] = mu;
+        var[g] = sigma2;
+        inv_std[g] = inv;
+    }
+}
+
+/// The backward of [`standardize`]: with `g = ∂L/∂X̂` (already multiplied by γ), per group
+/// `∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂ · mean(g ∘ x̂))`, means taken along `axis`.
+pub fn standardize_backward<T: Scalar>(
+    grad_x_hat: ArrayView2<'_, T>,
+    x_hat: ArrayView2<'_, T>,
+    inv_std: ndarray::ArrayView1<'_, T>,
+    axis: Axis,
+    grad_input: &mut Array2<T>,
+) {
+    ensure_shape(grad_input, x_hat.nrows(), x_hat.ncols());
+    let count = T::of(x_hat.len_of(axis) as f64);
+    let lanes = grad_x_hat.lanes(axis).into_iter().zip(x_hat.lanes(axis)).zip(grad_input.lanes_mut(axis));
+    for (g_index, ((g, h), mut dx)) in lanes.enumerate() {
+        let mean_g = g.iter().copied().sum::<T>() / count;
+        let mean_gh = g.iter().zip(h.iter()).map(|(&a, &b)| a * b).sum::<T>() / count;
+        let inv = inv_std[g_index];
+        ndarray::Zip::from(&mut dx)
+            .and(&g)
+            .and(&h)
+            .for_each(|dx, &g, &h| *dx = inv * (g - mean_g - h * mean_gh));
+    }
+}
+
+fn other_axis(axis: Axis) -> Axis {
+    if axis == Axis(0) {
+        Axis(1)
+    } else {
+        Axis(0)
+    }
+}

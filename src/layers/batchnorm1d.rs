@@ -1,0 +1,121 @@
+//! BatchNorm1d: standardise each feature over the batch, then scale and shift.
+use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1, Zip};
+
+use super::layernorm::{affine_backward, affine_forward};
+use super::{Layer, Mode, Param, ParamView};
+use crate::kernels;
+use crate::Scalar;
+
+/// Batch normalisation over the batch axis (per feature), as PyTorch's `BatchNorm1d`.
+///
+/// Training: `x̂ = (x − μ_B)/√(σ²_B + ε)` with the batch mean and the biased batch variance,
+/// `y = γ ∘ x̂ + β`; running statistics are updated with momentum 0.1, the running variance with the
+/// unbiased batch variance (`σ²_B · S/(S − 1)`). Evaluation uses the running statistics.
+///
+/// Backward (training), the LayerNorm formula taken over the batch axis, with `g = ∂L/∂Y ∘ γ`:
+/// - `∂L/∂β = 1ᵀ ∂L/∂Y`, `∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂)`,
+/// - `∂L/∂x = (1/√(σ² + ε)) · (g − mean_batch(g) − x̂ · mean_batch(g ∘ x̂))`.
+///
+/// In evaluation the statistics are constants, so `∂L/∂x = g / √(running_var + ε)`.
+#[derive(Clone, Debug)]
+pub struct BatchNorm1d<T: Scalar> {
+    pub gamma: Param<T, Ix1>,
+    pub beta: Param<T, Ix1>,
+    pub running_mean: Array1<T>,
+    pub running_var: Array1<T>,
+    pub momentum: T,
+    pub eps: T,
+    x_hat: Array2<T>,
+    batch_mean: Array1<T>,
+    batch_var: Array1<T>,
+    inv_std: Array1<T>,
+    grad_x_hat: Array2<T>,
+    mode: Mode,
+}
+
+impl<T: Scalar> BatchNorm1d<T> {
+    pub fn new(features: usize) -> Self {
+        Self {
+            gamma: Param::new(Array1::ones(features)),
+            beta: Param::new(Array1::zeros(features)),
+            running_mean: Array1::zeros(features),
+            running_var: Array1::ones(features),
+            momentum: T::of(0.1),
+            eps: T::of(1e-5),
+            x_hat: Array2::zeros((0, features)),
+            batch_mean: Array1::zeros(features),
+            batch_var: Array1::zeros(features),
+            inv_std: Array1::zeros(features),
+            grad_x_hat: Array2::zeros((0, features)),
+            mode: Mode::Train,
+        }
+    }
+
+    pub fn features(&self) -> usize {
+        self.gamma.value.len()
+    }
+}
+
+impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
+    fn name(&self) -> String {
+        format!("BatchNorm1d({})", self.features())
+    }
+
+    fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, mode: Mode) {
+        // x: [S, M], statistics per feature over S, y: [S, M]
+        self.mode = mode;
+        match mode {
+            Mode::Train => {
+                kernels::standardize(input, Axis(0), self.eps, &mut self.x_hat, &mut self.batch_mean, &mut self.batch_var, &mut self.inv_std);
+                let count = input.nrows();
+                let unbiased = if count > 1 { T::of(count as f64 / (count - 1) as f64) } else { T::one() };
+                let m = self.momentum;
+                Zip::from(&mut self.running_mean).and(&self.batch_mean).for_each(|r, &b| *r = (T::one() - m) * *r + m * b);
+                Zip::from(&mut self.running_var).and(&self.batch_var).for_each(|r, &b| *r = (T::one() - m) * *r + m * b * unbiased);
+            }
+            Mode::Eval => {
+                kernels::ensure_shape(&mut self.x_hat, input.nrows(), input.ncols());
+                Zip::from(&mut self.inv_std).and(&self.running_var).for_each(|inv, &v| *inv = T::one() / (v + self.eps).sqrt());
+                for (mut hat, x) in self.x_hat.rows_mut().into_iter().zip(input.rows()) {
+                    Zip::from(&mut hat).and(&x).and(&self.running_mean).and(&self.inv_std).for_each(|h, &x, &mu, &inv| *h = (x - mu) * inv);
+                }
+            }
+        }
+        affine_forward(self.x_hat.view(), &self.gamma.value, &self.beta.value, output);
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayView2<'_, T>,
+        _output: ArrayView2<'_, T>,
+        grad_output: ArrayView2<'_, T>,
+        grad_input: Option<&mut Array2<T>>,
+    ) {
+        // ∂L/∂β = 1ᵀ ∂L/∂Y, ∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂), g = ∂L/∂Y ∘ γ
+        affine_backward(grad_output, self.x_hat.view(), &mut self.gamma, &mut self.beta, &mut self.grad_x_hat);
+        let Some(grad_input) = grad_input else { return };
+        match self.mode {
+            Mode::Train => kernels::standardize_backward(self.grad_x_hat.view(), self.x_hat.view(), self.inv_std.view(), Axis(0), grad_input),
+            Mode::Eval => {
+                kernels::ensure_shape(grad_input, grad_output.nrows(), grad_output.ncols());
+                for (mut dx, g) in grad_input.rows_mut().into_iter().zip(self.grad_x_hat.rows()) {
+                    Zip::from(&mut dx).and(&g).and(&self.inv_std).for_each(|dx, &g, &inv| *dx = g * inv);
+                }
+            }
+        }
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(ParamView<'_, T>)) {
+        visit(self.gamma.view_mut("gamma"));
+        visit(self.beta.view_mut("beta"));
+    }
+
+    fn visit_buffers(&mut self, visit: &mut dyn FnMut(&'static str, &mut [T])) {
+        if let Some(mean) = self.running_mean.as_slice_mut() {
+            visit("running_mean", mean);
+        }
+        if let Some(var) = self.running_var.as_slice_mut() {
+            visit("running_var", var);
+        }
+    }
+}

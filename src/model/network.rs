@@ -1,0 +1,168 @@
+//! A network: layers applied in sequence, then a loss. It owns every activation and gradient buffer,
+//! so a training step reuses the same memory each time.
+use ndarray::{Array2, ArrayView2};
+
+use crate::kernels;
+use crate::layers::{Layer, Mode, ParamView};
+use crate::loss::{CrossEntropy, Loss, SoftmaxCrossEntropy};
+use crate::Scalar;
+
+/// How the network's output becomes a loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    /// Logits → fused, numerically stable softmax-cross-entropy (the default for training).
+    #[default]
+    SoftmaxCrossEntropy,
+    /// A `Softmax` layer ends the network, then cross-entropy on probabilities (the report's modules).
+    SoftmaxThenCrossEntropy,
+}
+
+/// Layers in sequence followed by a loss.
+pub struct Network<T: Scalar> {
+    layers: Vec<Box<dyn Layer<T>>>,
+    loss: Box<dyn Loss<T>>,
+    input_features: usize,
+    /// `activations[i]` is the output of layer `i`.
+    activations: Vec<Array2<T>>,
+    /// `grad_inputs[i]` is `∂L/∂X` of layer `i`.
+    grad_inputs: Vec<Array2<T>>,
+    grad_output: Array2<T>,
+    predictions: Vec<usize>,
+}
+
+impl<T: Scalar> Network<T> {
+    pub fn new(layers: Vec<Box<dyn Layer<T>>>, loss_kind: LossKind, input_features: usize) -> Self {
+        let count = layers.len();
+        let loss: Box<dyn Loss<T>> = match loss_kind {
+            LossKind::SoftmaxCrossEntropy => Box::new(SoftmaxCrossEntropy::default()),
+            LossKind::SoftmaxThenCrossEntropy => Box::new(CrossEntropy),
+        };
+        Self {
+            layers,
+            loss,
+            input_features,
+            activations: (0..count).map(|_| Array2::zeros((0, 0))).collect(),
+            grad_inputs: (0..count).map(|_| Array2::zeros((0, 0))).collect(),
+            grad_output: Array2::zeros((0, 0)),
+            predictions: Vec::new(),
+        }
+    }
+
+    pub fn input_features(&self) -> usize {
+        self.input_features
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+        &self.layers
+    }
+
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
+        &mut self.layers
+    }
+
+    pub fn loss_name(&self) -> &'static str {
+        self.loss.name()
+    }
+
+    /// `x: [S, input_features]` → the last layer's output `[S, classes]`.
+    pub fn forward(&mut self, x: ArrayView2<'_, T>, mode: Mode) -> ArrayView2<'_, T> {
+        for i in 0..self.layers.len() {
+            let (before, after) = self.activations.split_at_mut(i);
+            let input = if i == 0 { x } else { before[i - 1].view() };
+            self.layers[i].forward(input, &mut after[0], mode);
+        }
+        self.output()
+    }
+
+    /// The output of the latest forward pass.
+    pub fn output(&self) -> ArrayView2<'_, T> {
+        self.activations.last().map(|a| a.view()).unwrap_or_else(|| ArrayView2::from_shape((0, 0), &[]).expect("empty view"))
+    }
+
+    /// The output of layer `i` in the latest forward pass.
+    pub fn activation(&self, i: usize) -> ArrayView2<'_, T> {
+        self.activations[i].view()
+    }
+
+    /// `∂L/∂X` of layer `i` from the latest backward pass (empty for layer 0 unless asked for).
+    pub fn grad_input(&self, i: usize) -> ArrayView2<'_, T> {
+        self.grad_inputs[i].view()
+    }
+
+    /// The loss of the latest forward pass against `targets`.
+    pub fn loss(&mut self, targets: &[usize]) -> T {
+        let output = self.activations.last().expect("a network has layers");
+        self.loss.forward(output.view(), targets)
+    }
+
+    /// Backpropagates the loss of the latest forward pass: every layer stores its parameter gradients.
+    /// `∂L/∂x` of the network input is computed only if `input_grad` (gradient checks want it, training
+    /// does not).
+    pub fn backward(&mut self, x: ArrayView2<'_, T>, targets: &[usize], input_grad: bool) {
+        let last = self.layers.len() - 1;
+        self.loss.backward(self.activations[last].view(), targets, &mut self.grad_output);
+        for i in (0..=last).rev() {
+            let (lower, upper) = self.grad_inputs.split_at_mut(i + 1);
+            let grad_output = if i == last { self.grad_output.view() } else { upper[0].view() };
+            let input = if i == 0 { x } else { self.activations[i - 1].view() };
+            let grad_input = if i > 0 || input_grad { Some(&mut lower[i]) } else { None };
+            self.layers[i].backward(input, self.activations[i].view(), grad_output, grad_input);
+        }
+    }
+
+    /// One forward and backward pass in training mode; returns the loss and the number of correct predictions.
+    pub fn forward_backward(&mut self, x: ArrayView2<'_, T>, targets: &[usize]) -> (T, usize) {
+        self.forward(x, Mode::Train);
+        let loss = self.loss(targets);
+        let correct = self.count_correct(targets);
+        self.backward(x, targets, false);
+        (loss, correct)
+    }
+
+    /// How many rows of the latest output have their largest value at the target class.
+    pub fn count_correct(&mut self, targets: &[usize]) -> usize {
+        let output = self.activations.last().expect("a network has layers");
+        kernels::argmax_rows(output.view(), &mut self.predictions);
+        self.predictions.iter().zip(targets).filter(|(p, t)| p == t).count()
+    }
+
+    /// The predicted class of each row of the latest output.
+    pub fn predictions(&mut self) -> &[usize] {
+        let output = self.activations.last().expect("a network has layers");
+        kernels::argmax_rows(output.view(), &mut self.predictions);
+        &self.predictions
+    }
+
+    /// Visits every parameter of every layer, in order, with the index of its layer.
+    pub fn visit_params(&mut self, visit: &mut dyn FnMut(usize, ParamView<'_, T>)) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_params(&mut |p| visit(i, p));
+        }
+    }
+
+    /// Visits every running statistic of every layer, in order.
+    pub fn visit_buffers(&mut self, visit: &mut dyn FnMut(usize, &'static str, &mut [T])) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_buffers(&mut |name, b| visit(i, name, b));
+        }
+    }
+
+    /// The number of learnable scalars.
+    pub fn parameter_count(&mut self) -> usize {
+        let mut count = 0;
+        self.visit_params(&mut |_, p| count += p.value.len());
+        count
+    }
+
+    /// Copies parameters and running statistics from a network of the same architecture in another
+    /// precision (e.g. the f32 model being trained into an f64 twin for a gradient check).
+    pub fn copy_state_from<U: Scalar>(&mut self, other: &mut Network<U>) {
+        let mut values: Vec<f64> = Vec::new();
+        other.visit_params(&mut |_, p| values.extend(p.value.iter().map(|v| v.to_f64_lossy())));
+        other.visit_buffers(&mut |_, _, b| values.extend(b.iter().map(|v| v.to_f64_lossy())));
+        let mut source = values.into_iter();
+        self.visit_params(&mut |_, p| p.value.iter_mut().for_each(|v| *v = T::of(source.next().unwrap_or(0.0))));
+        self.visit_buffers(&mut |_, _, b| b.iter_mut().for_each(|v| *v = T::of(source.next().unwrap_or(0.0))));
+    }
+}
