@@ -1,0 +1,331 @@
+//! Commands of `lab`: `train` (a full run with curves and a summary) and `gradcheck` (the f64 check table).
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use backprop_lab::data::{self, Dataset, SyntheticConfig};
+use backprop_lab::gradcheck::{suite, CheckResult, SuiteOptions};
+use backprop_lab::layers::LinearInit;
+use backprop_lab::model::{Activation, LossKind, MlpConfig, ModelConfig, Normalization};
+use backprop_lab::optim::OptimizerConfig;
+use backprop_lab::train::{curves_csv, TrainConfig, Trainer};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+mod png;
+
+#[derive(Parser)]
+#[command(name = "lab", version, about = "backprop-lab: hand-derived backprop on CIFAR-10, from the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model and write summary.json, curves.csv and curves.png.
+    Train(TrainArgs),
+    /// Check every layer's backward pass against finite differences in f64; exit status 0 only if all pass.
+    Gradcheck(GradcheckArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModelKind {
+    Mlp,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OptimizerKind {
+    Sgd,
+    Adam,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InitKind {
+    /// PyTorch's default: U(±1/√fan_in) for weights and biases.
+    Pytorch,
+    /// The NumPy assignment: W ~ N(0, init_std²), b = 0.
+    Normal,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// CIFAR-10 as a directory of batches, a downloaded archive (.tar.gz), or batch files (repeat the flag).
+    /// Without it, the built-in synthetic data set is used.
+    #[arg(long)]
+    data: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "mlp")]
+    model: ModelKind,
+    /// Hidden layer sizes, comma separated (e.g. 100 or 150,150,150,150,150).
+    #[arg(long, default_value = "100", value_delimiter = ',')]
+    hidden: Vec<usize>,
+    #[arg(long, value_enum, default_value = "elu")]
+    activation: ActivationArg,
+    /// Linear → BatchNorm → activation in every hidden layer.
+    #[arg(long, conflicts_with = "layernorm")]
+    batchnorm: bool,
+    /// Linear → LayerNorm → activation in every hidden layer.
+    #[arg(long)]
+    layernorm: bool,
+    #[arg(long, value_enum, default_value = "pytorch")]
+    init: InitKind,
+    /// Standard deviation of `--init normal` (the NumPy assignment: 1e-4).
+    #[arg(long, default_value_t = 1e-4)]
+    init_std: f64,
+    /// A separate softmax layer and cross-entropy on probabilities (the report's modules) instead of the fused loss.
+    #[arg(long)]
+    softmax_then_ce: bool,
+    #[arg(long, value_enum, default_value = "sgd")]
+    optimizer: OptimizerKind,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f64,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    #[arg(long, default_value_t = 200)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1400)]
+    steps: usize,
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Seed and sizes of the synthetic data set (used when --data is not given).
+    #[arg(long, default_value_t = 0)]
+    synthetic_seed: u64,
+    #[arg(long, default_value_t = 5000)]
+    synthetic_train: usize,
+    #[arg(long, default_value_t = 1000)]
+    synthetic_test: usize,
+    /// Output directory for summary.json, curves.csv and curves.png.
+    #[arg(long, default_value = "runs/latest")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ActivationArg {
+    Elu,
+    Relu,
+    Tanh,
+}
+
+#[derive(clap::Args)]
+struct GradcheckArgs {
+    /// Print the table as JSON.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Trials with random sizes per check (the assignment: 10).
+    #[arg(long, default_value_t = 10)]
+    trials: usize,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train(args),
+        Command::Gradcheck(args) => gradcheck(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train_config(args: &TrainArgs) -> TrainConfig {
+    let model = match args.model {
+        ModelKind::Mlp => ModelConfig::Mlp(MlpConfig {
+            hidden: args.hidden.clone(),
+            activation: match args.activation {
+                ActivationArg::Elu => Activation::Elu,
+                ActivationArg::Relu => Activation::Relu,
+                ActivationArg::Tanh => Activation::Tanh,
+            },
+            normalization: if args.batchnorm {
+                Normalization::BatchNorm
+            } else if args.layernorm {
+                Normalization::LayerNorm
+            } else {
+                Normalization::None
+            },
+            init: match args.init {
+                InitKind::Pytorch => LinearInit::PyTorch,
+                InitKind::Normal => LinearInit::Normal { std: args.init_std },
+            },
+            loss: if args.softmax_then_ce { LossKind::SoftmaxThenCrossEntropy } else { LossKind::SoftmaxCrossEntropy },
+            ..MlpConfig::default()
+        }),
+    };
+    let optimizer = match args.optimizer {
+        OptimizerKind::Sgd => OptimizerConfig::Sgd { learning_rate: args.lr, momentum: args.momentum, weight_decay: args.weight_decay, nesterov: false },
+        OptimizerKind::Adam => OptimizerConfig::Adam { learning_rate: args.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: args.weight_decay },
+    };
+    TrainConfig { model, optimizer, batch_size: args.batch_size, steps: args.steps, eval_every: args.eval_every, seed: args.seed }
+}
+
+fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
+    match args.data.as_slice() {
+        [] => Ok(data::synthetic(&SyntheticConfig { seed: args.synthetic_seed, train_size: args.synthetic_train, test_size: args.synthetic_test })),
+        [path] => data::load_path(path).map_err(|e| e.to_string()),
+        paths => {
+            let mut files = Vec::new();
+            for path in paths {
+                let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+                files.push((path.display().to_string(), bytes));
+            }
+            let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+            data::load_files(&borrowed).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode, String> {
+    let config = train_config(&args);
+    let started = Instant::now();
+    let dataset = load_data(&args)?;
+    eprintln!(
+        "data: {} ({} training, {} test images) loaded in {:.1} s",
+        dataset.name,
+        dataset.train.len(),
+        dataset.test.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut trainer = Trainer::new(config.clone(), &dataset).map_err(|e| e.to_string())?;
+    let parameters = trainer.network_mut().parameter_count();
+    let layers: Vec<String> = trainer.network().layers().iter().map(|l| l.name()).collect();
+    eprintln!("model: {} ({parameters} parameters)", layers.join(" → "));
+
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.steps as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} steps [{elapsed_precise} < {eta_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let quiet = args.quiet;
+    let training_started = Instant::now();
+    let result = trainer.run(&dataset, |outcome, point| {
+        bar.set_position(outcome.step as u64);
+        if let Some(p) = point {
+            bar.set_message(format!("test acc {:.4}, loss {:.4}", p.test_accuracy, p.test_loss));
+            let line = format!(
+                "step {:>6}  train loss {:.4} acc {:.4}  test loss {:.4} acc {:.4}",
+                p.step, p.train_loss, p.train_accuracy, p.test_loss, p.test_accuracy
+            );
+            if quiet {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
+    });
+    bar.finish_and_clear();
+    let wall_seconds = training_started.elapsed().as_secs_f64();
+    write_outputs(&args.out, &trainer, &config, &dataset, parameters, wall_seconds, result.as_ref().err())?;
+    match result {
+        Ok(()) => {
+            let last = trainer.curves().last().copied();
+            if let Some(p) = last {
+                println!("final test accuracy {:.4}, test loss {:.4} after {} steps in {:.1} s", p.test_accuracy, p.test_loss, p.step, wall_seconds);
+            }
+            println!("wrote {}", args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn write_outputs(
+    out: &Path,
+    trainer: &Trainer,
+    config: &TrainConfig,
+    dataset: &Dataset,
+    parameters: usize,
+    wall_seconds: f64,
+    error: Option<&backprop_lab::error::TrainError>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create the output directory: {e}", out.display()))?;
+    let curves = trainer.curves();
+    let last = curves.last();
+    let summary = serde_json::json!({
+        "final_test_accuracy": last.map(|p| p.test_accuracy),
+        "final_test_loss": last.map(|p| p.test_loss),
+        "best_test_accuracy": curves.iter().map(|p| p.test_accuracy).fold(None, |best: Option<f64>, a| Some(best.map_or(a, |b| b.max(a)))),
+        "steps": trainer.steps_done(),
+        "wall_seconds": wall_seconds,
+        "parameters": parameters,
+        "dataset": { "name": dataset.name, "train_images": dataset.train.len(), "test_images": dataset.test.len() },
+        "config": config,
+        "error": error.map(|e| e.to_string()),
+    });
+    let write = |name: &str, contents: &[u8]| {
+        let path = out.join(name);
+        std::fs::write(&path, contents).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    };
+    write("summary.json", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?.as_bytes())?;
+    write("curves.csv", curves_csv(curves).as_bytes())?;
+    let title = format!("{} — {}", dataset.name, describe(config));
+    if let Err(message) = png::write_curves_png(&out.join("curves.png"), curves, &title) {
+        eprintln!("warning: curves.png not written: {message}");
+    }
+    Ok(())
+}
+
+fn describe(config: &TrainConfig) -> String {
+    let ModelConfig::Mlp(mlp) = &config.model;
+    let hidden: Vec<String> = mlp.hidden.iter().map(|h| h.to_string()).collect();
+    let optimizer = match config.optimizer {
+        OptimizerConfig::Sgd { .. } => "SGD",
+        OptimizerConfig::Adam { .. } => "Adam",
+    };
+    format!(
+        "MLP {} {:?} {:?}, {optimizer} lr {}, batch {}",
+        hidden.join(","),
+        mlp.activation,
+        mlp.normalization,
+        config.optimizer.learning_rate(),
+        config.batch_size
+    )
+}
+
+fn gradcheck(args: GradcheckArgs) -> Result<ExitCode, String> {
+    let options = SuiteOptions { seed: args.seed, trials: args.trials, layer_norm_trials: args.trials };
+    let rows = suite(&options);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
+    } else {
+        print_table(&rows);
+    }
+    let failed = rows.iter().filter(|r| !r.passed).count();
+    if failed == 0 {
+        eprintln!("all {} checks passed", rows.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{failed} of {} checks FAILED", rows.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn print_table(rows: &[CheckResult]) {
+    let width = rows.iter().map(|r| r.layer.chars().count()).max().unwrap_or(5).max(5);
+    println!("{:<width$}  {:<24} {:<10} {:>12} {:>10}  result", "layer", "parameter", "shape", "max rel err", "tolerance");
+    for r in rows {
+        let shape: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
+        println!(
+            "{:<width$}  {:<24} {:<10} {:>12.3e} {:>10.1e}  {}",
+            r.layer,
+            r.parameter,
+            shape.join("×"),
+            r.max_rel_error,
+            r.tolerance,
+            if r.passed { "pass" } else { "FAIL" }
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Training and evaluation, shared by the `lab` CLI and the page: the course's `train()` loop with its
+//! batch order, evaluation on the whole test set every `eval_every` steps, and recorded curves.
+use ndarray::Array2;
+
+use crate::data::{BatchSampler, Dataset, Preprocessor, Split};
+use crate::error::{ConfigError, TrainError};
+use crate::layers::Mode;
+use crate::model::{MlpConfig, ModelConfig, Network};
+use crate::optim::{Optimizer, OptimizerConfig};
+
+/// A training run as data (serialisable, comparable, URL-encodable). `Default` is the course's PyTorch MLP
+/// script: 3072-100-10 ELU, SGD, lr 1e-3, batch 200, 1400 steps, evaluation every 100, seed 42.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub optimizer: OptimizerConfig,
+    pub batch_size: usize,
+    pub steps: usize,
+    pub eval_every: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::Mlp(MlpConfig::default()),
+            optimizer: OptimizerConfig::sgd(1e-3),
+            batch_size: 200,
+            steps: 1400,
+            eval_every: 100,
+            seed: 42,
+        }
+    }
+}
+
+/// Largest batch accepted.
+pub const MAX_BATCH_SIZE: usize = 50_000;
+/// Largest number of steps accepted.
+pub const MAX_STEPS: usize = 10_000_000;
+/// Test images evaluated per forward pass (bounds evaluation memory).
+const EVAL_CHUNK: usize = 1000;
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
+            return Err(ConfigError::new("batch size", format!("a number between 1 and {MAX_BATCH_SIZE}"), self.batch_size));
+        }
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            return Err(ConfigError::new("steps", format!("a number between 1 and {MAX_STEPS}"), self.steps));
+        }
+        if self.eval_every == 0 {
+            return Err(ConfigError::new("eval every", "at least 1 step", self.eval_every));
+        }
+        self.optimizer.validate()?;
+        match &self.model {
+            ModelConfig::Mlp(mlp) => mlp.validate(),
+        }
+    }
+}
+
+/// Loss and accuracy over a set of images.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub images: usize,
+}
+
+/// One point of the curves: the training batches since the previous point, and the whole test set.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    /// Mean loss of the training batches since the previous point.
+    pub train_loss: f64,
+    /// Accuracy on those training batches.
+    pub train_accuracy: f64,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+}
+
+/// The loss and accuracy of one training step (on its batch, before the update).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepOutcome {
+    pub step: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    config: TrainConfig,
+    network: Network<f32>,
+    optimizer: Box<dyn Optimizer<f32>>,
+    preprocessor: Preprocessor,
+    sampler: BatchSampler,
+    inputs: Array2<f32>,
+    labels: Vec<usize>,
+    step: usize,
+    since_eval: (f64, usize, usize),
+    curves: Vec<CurvePoint>,
+}
+
+impl Trainer {
+    /// Builds the model (seeded by `config.seed`) and the batch order for `dataset`.
+    pub fn new(config: TrainConfig, dataset: &Dataset) -> Result<Self, TrainError> {
+        config.validate()?;
+        if dataset.train.len() < config.batch_size {
+            return Err(ConfigError::new(
+                "batch size",
+                format!("at most the {} training images loaded", dataset.train.len()),
+                config.batch_size,
+            )
+            .into());
+        }
+        if dataset.test.is_empty() {
+            return Err(ConfigError::new("test set", "at least one test image", 0).into());
+        }
+        let network = config.model.build::<f32>(config.seed)?;
+        let optimizer = config.optimizer.build::<f32>()?;
+        Ok(Self {
+            preprocessor: Preprocessor::new(&dataset.train),
+            sampler: BatchSampler::new(dataset.train.len(), config.seed.wrapping_add(1)),
+            network,
+            optimizer,
+            inputs: Array2::zeros((0, 0)),
+            labels: Vec::new(),
+            step: 0,
+            since_eval: (0.0, 0, 0),
+            curves: Vec::new(),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Steps taken so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.step >= self.config.steps
+    }
+
+    pub fn curves(&self) -> &[CurvePoint] {
+        &self.curves
+    }
+
+    pub fn network(&self) -> &Network<f32> {
+        &self.network
+    }
+
+    pub fn network_mut(&mut self) -> &mut Network<f32> {
+        &mut self.network
+    }
+
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.preprocessor
+    }
+
+    /// One step of mini-batch training: the next batch in the course's order, forward, backward, update.
+    /// A non-finite loss stops with an error before the parameters are touched.
+    pub fn step(&mut self, dataset: &Dataset) -> Result<StepOutcome, TrainError> {
+        let indices = self.sampler.next_batch(self.config.batch_size);
+        self.preprocessor.fill_batch(&dataset.train, indices, &mut self.inputs, &mut self.labels);
+        let (loss, correct) = self.network.forward_backward(self.inputs.view(), &self.labels);
+        let loss = loss as f64;
+        if !loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss { step: self.step + 1, loss, learning_rate: self.optimizer.learning_rate() });
+        }
+        self.optimizer.step(&mut self.network);
+        self.step += 1;
+        let batch = self.labels.len();
+        self.since_eval.0 += loss * batch as f64;
+        self.since_eval.1 += correct;
+        self.since_eval.2 += batch;
+        Ok(StepOutcome { step: self.step, loss, accuracy: correct as f64 / batch as f64 })
+    }
+
+    /// Loss and accuracy of the current model on `split` (evaluation mode: BatchNorm running statistics),
+    /// in chunks of at most 1000 images, or on its first `limit` images.
+    pub fn evaluate(&mut self, split: &Split, limit: Option<usize>) -> Evaluation {
+        let count = limit.unwrap_or(split.len()).min(split.len());
+        let (mut loss_sum, mut correct) = (0.0, 0);
+        let mut indices = Vec::with_capacity(EVAL_CHUNK);
+        for start in (0..count).step_by(EVAL_CHUNK) {
+            indices.clear();
+            indices.extend(start..(start + EVAL_CHUNK).min(count));
+            self.preprocessor.fill_batch(split, &indices, &mut self.inputs, &mut self.labels);
+            self.network.forward(self.inputs.view(), Mode::Eval);
+            loss_sum += self.network.loss(&self.labels) as f64 * indices.len() as f64;
+            correct += self.network.count_correct(&self.labels);
+        }
+        let images = count.max(1);
+        Evaluation { loss: loss_sum / images as f64, accuracy: correct as f64 / images as f64, images: count }
+    }
+
+    /// Evaluates on the whole test set and records a curve point with the training batches since the last one.
+    pub fn record_point(&mut self, dataset: &Dataset) -> CurvePoint {
+        let test = self.evaluate(&dataset.test, None);
+        let (loss_sum, correct, images) = std::mem::take(&mut self.since_eval);
+        let images = images.max(1) as f64;
+        let point = CurvePoint {
+            step: self.step,
+            train_loss: loss_sum / images,
+            train_accuracy: correct as f64 / images,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+        };
+        self.curves.push(point);
+        point
+    }
+
+    /// Whether the course's loop evaluates after the current step (every `eval_every` steps and at the end).
+    pub fn evaluation_due(&self) -> bool {
+        self.step > 0 && (self.step % self.config.eval_every == 0 || self.step == self.config.steps)
+    }
+
+    /// Runs the remaining steps, evaluating when due; `on_step` sees every step and every new curve point.
+    pub fn run(&mut self, dataset: &Dataset, mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>)) -> Result<(), TrainError> {
+        while !self.is_finished() {
+            let outcome = self.step(dataset)?;
+            let point = self.evaluation_due().then(|| self.record_point(dataset));
+            on_step(&outcome, point.as_ref());
+        }
+        Ok(())
+    }
+}
+
+/// The curves as CSV: `step,train_loss,train_accuracy,test_loss,test_accuracy`.
+pub fn curves_csv(points: &[CurvePoint]) -> String {
+    let mut csv = String::from("step,train_loss,train_accuracy,test_loss,test_accuracy\n");
+    for p in points {
+        csv.push_str(&format!("{},{},{},{},{}\n", p.step, p.train_loss, p.train_accuracy, p.test_loss, p.test_accuracy));
+    }
+    csv
+}
