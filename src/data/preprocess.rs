@@ -1,0 +1,69 @@
+//! Preprocessing exactly as the course's `cifar10_utils.py`: subtract the training set's per-pixel mean image,
+//! nothing else.
+//!
+//! `x = pixel − mean_image[pixel]`, at raw pixel scale (no /255, no division by a standard deviation), for
+//! training and test images alike, both with the TRAINING mean. An image enters the network as its 3072 CHW
+//! bytes in order, i.e. NCHW `(N, 3, 32, 32)` flattened C-major, as the course's MLPs see it.
+
+use ndarray::Array2;
+use num_traits::Float;
+
+use super::{Split, PIXELS};
+
+/// Holds the training set's mean image and turns images into network inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preprocessor {
+    /// `[3072]` per-pixel mean of the training images (CHW), computed in f64 and stored as f32, as
+    /// `np.mean(X_train, axis=0)` gives it.
+    pub mean_image: Vec<f32>,
+}
+
+impl Preprocessor {
+    /// The mean image of `train` (all zeros if `train` is empty).
+    pub fn new(train: &Split) -> Self {
+        // Sums of u8 in u64 are exact; one division in f64 then gives the correctly rounded f64 mean.
+        let mut sums = vec![0u64; PIXELS];
+        for image in train.images.chunks_exact(PIXELS) {
+            for (sum, &pixel) in sums.iter_mut().zip(image) {
+                *sum += u64::from(pixel);
+            }
+        }
+        let count = train.len().max(1) as f64;
+        Preprocessor {
+            mean_image: sums
+                .into_iter()
+                .map(|sum| (sum as f64 / count) as f32)
+                .collect(),
+        }
+    }
+
+    /// Writes the preprocessed images `indices` of `split` into `x` and their labels into `labels`.
+    ///
+    /// `x: [batch, 3072]` with `x[b][p] = T::from(pixel as f32 − mean_image[p])`; `x` is reused and only
+    /// reallocated when its shape is not `[indices.len(), 3072]`. `labels: [batch]` class indices.
+    /// Panics if an index is not below `split.len()`.
+    pub fn fill_batch<T: Float>(
+        &self,
+        split: &Split,
+        indices: &[usize],
+        x: &mut Array2<T>,
+        labels: &mut Vec<usize>,
+    ) {
+        if x.dim() != (indices.len(), PIXELS) {
+            *x = Array2::zeros((indices.len(), PIXELS));
+        }
+        labels.clear();
+        for (mut row, &index) in x.rows_mut().into_iter().zip(indices) {
+            let image = split.image(index);
+            for ((value, &pixel), &mean) in row.iter_mut().zip(image).zip(&self.mean_image) {
+                *value = to_float(f32::from(pixel) - mean);
+            }
+            labels.push(usize::from(split.labels[index]));
+        }
+    }
+}
+
+/// An f32 as `T`. `Float::from` only fails for a type that cannot represent an f32 at all (not f32 or f64).
+fn to_float<T: Float>(value: f32) -> T {
+    T::from(value).unwrap_or_else(T::nan)
+}
