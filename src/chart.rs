@@ -7,6 +7,9 @@ use crate::train::CurvePoint;
 const TRAIN_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const TEST_COLOUR: RGBColor = RGBColor(214, 39, 40);
 
+/// Reads one value of a curve point.
+type Metric = fn(&CurvePoint) -> f64;
+
 /// Draws two panels side by side: loss vs step and accuracy vs step, train and test.
 pub fn draw_curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points: &[CurvePoint], title: &str) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
@@ -14,7 +17,7 @@ pub fn draw_curves<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, points: &[
     let panels = root.split_evenly((1, 2));
     let last_step = points.last().map_or(1, |p| p.step).max(1) as f64;
     let max_loss = points.iter().flat_map(|p| [p.train_loss, p.test_loss]).filter(|v| v.is_finite()).fold(0.0, f64::max).max(1e-3) * 1.05;
-    let series: [(&str, fn(&CurvePoint) -> f64, fn(&CurvePoint) -> f64, f64); 2] = [
+    let series: [(&str, Metric, Metric, f64); 2] = [
         ("loss", |p| p.train_loss, |p| p.test_loss, max_loss),
         ("accuracy", |p| p.train_accuracy, |p| p.test_accuracy, 1.0),
     ];

@@ -27,8 +27,7 @@ pub(crate) fn looks_like_gzip(bytes: &[u8]) -> bool {
 /// True when `bytes` start with a ustar (POSIX or GNU) tar header ("ustar" at offset 257), or are an empty
 /// tar archive (only the zero blocks that end an archive).
 pub(crate) fn looks_like_tar(bytes: &[u8]) -> bool {
-    let empty_archive =
-        bytes.len() >= 1024 && bytes.len() % 512 == 0 && bytes.iter().all(|&byte| byte == 0);
+    let empty_archive = bytes.len() >= 1024 && bytes.len() % 512 == 0 && bytes.iter().all(|&byte| byte == 0);
     bytes.get(257..262) == Some(b"ustar") || empty_archive
 }
 
@@ -48,9 +47,7 @@ pub(crate) fn gunzip<'a>(file: &str, bytes: &'a [u8]) -> Result<Gunzipped<'a>, D
         .read_to_end(&mut head)
         .map_err(|error| io_error(file, None, &error))?;
     if looks_like_tar(&head) {
-        return Ok(Gunzipped::Tar(Box::new(
-            io::Cursor::new(head).chain(decoder),
-        )));
+        return Ok(Gunzipped::Tar(Box::new(io::Cursor::new(head).chain(decoder))));
     }
     let mut content = head;
     (&mut decoder)
@@ -76,10 +73,7 @@ pub(crate) fn for_each_tar_member(
 ) -> Result<Vec<String>, DataError> {
     let mut archive = tar::Archive::new(tar_stream);
     let mut skipped = Vec::new();
-    for entry in archive
-        .entries()
-        .map_err(|error| io_error(file, None, &error))?
-    {
+    for entry in archive.entries().map_err(|error| io_error(file, None, &error))? {
         let mut entry = entry.map_err(|error| io_error(file, None, &error))?;
         if !entry.header().entry_type().is_file() {
             continue;
@@ -104,14 +98,8 @@ pub(crate) fn for_each_tar_member(
             .map_err(|error| io_error(file, Some(&member), &error))?;
         // tar hands out a cut member silently, shorter than its header says.
         if content.len() as u64 != size {
-            let reason = format!(
-                "the archive ends {} bytes into this {size}-byte member",
-                content.len()
-            );
-            return Err(DataError::Tar {
-                file: member,
-                reason,
-            });
+            let reason = format!("the archive ends {} bytes into this {size}-byte member", content.len());
+            return Err(DataError::Tar { file: member, reason });
         }
         visit(&path, content)?;
     }
@@ -144,10 +132,7 @@ impl<R: Read> Read for Decompressor<R> {
 /// The error value for an I/O error while reading `file` as gzip or tar; a tar error that occurred inside a
 /// member is reported against `member` (`archive/path`), a gzip error always against the compressed file.
 fn io_error(file: &str, member: Option<&str>, error: &io::Error) -> DataError {
-    match error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<GzipFailure>())
-    {
+    match error.get_ref().and_then(|inner| inner.downcast_ref::<GzipFailure>()) {
         Some(gzip) => DataError::Gzip {
             file: file.to_string(),
             reason: gzip.to_string(),
@@ -179,15 +164,13 @@ pub fn write_archive(dataset: &Dataset, format: ArchiveFormat, train_batches: us
     let train_batches = train_batches.clamp(1, dataset.train.len().max(1));
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     for batch in 0..train_batches {
-        let range = batch * dataset.train.len() / train_batches
-            ..(batch + 1) * dataset.train.len() / train_batches;
+        let range = batch * dataset.train.len() / train_batches..(batch + 1) * dataset.train.len() / train_batches;
         let split = dataset.train.slice(range);
         let bytes = match format {
             ArchiveFormat::Binary => write_binary_batch(&split),
-            ArchiveFormat::Python => write_pickle_batch(
-                &split,
-                &format!("training batch {} of {train_batches}", batch + 1),
-            ),
+            ArchiveFormat::Python => {
+                write_pickle_batch(&split, &format!("training batch {} of {train_batches}", batch + 1))
+            }
         };
         members.push((format!("data_batch_{}{extension}", batch + 1), bytes));
     }
@@ -206,7 +189,10 @@ pub fn write_archive(dataset: &Dataset, format: ArchiveFormat, train_batches: us
             ("batches.meta".to_string(), write_pickle_meta(per_batch))
         }
     });
-    let readme = format!("<meta HTTP-EQUIV=\"REFRESH\" content=\"0; url=https://www.cs.toronto.edu/~kriz/cifar.html\">\n<!-- {} -->\n", dataset.name);
+    let readme = format!(
+        "<meta HTTP-EQUIV=\"REFRESH\" content=\"0; url=https://www.cs.toronto.edu/~kriz/cifar.html\">\n<!-- {} -->\n",
+        dataset.name
+    );
     members.push(("readme.html".to_string(), readme.into_bytes()));
 
     let mut tar = tar::Builder::new(Vec::new());
@@ -231,6 +217,6 @@ fn tar_header(entry_type: tar::EntryType, size: usize, mode: u32) -> tar::Header
     header.set_entry_type(entry_type);
     header.set_size(size as u64);
     header.set_mode(mode);
-    header.set_mtime(1_244_540_434); // 2009-06-09, when the CIFAR-10 files were written
+    header.set_mtime(1_244_540_434); // any fixed time will do (this one is in June 2009)
     header
 }

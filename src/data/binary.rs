@@ -13,10 +13,7 @@ pub(crate) const RECORD_BYTES: usize = 1 + PIXELS;
 /// True when `bytes` could be meant as a binary batch: a whole number of records, or at least a first byte
 /// that is a label. Used to tell a damaged batch (worth a precise size error) from some other file.
 pub(crate) fn looks_like_binary_batch(bytes: &[u8]) -> bool {
-    bytes.len() % RECORD_BYTES == 0
-        || bytes
-            .first()
-            .is_some_and(|&label| (label as usize) < NUM_CLASSES)
+    bytes.len() % RECORD_BYTES == 0 || bytes.first().is_some_and(|&label| (label as usize) < NUM_CLASSES)
 }
 
 /// Reads a binary batch. `file` only names the file in errors.

@@ -17,11 +17,7 @@ pub enum DataError {
         "{file}: expected a CIFAR-10 binary batch (3073-byte records starting with a label 0-9), a Python \
          pickle batch, a .tar or a .tar.gz, found {len} bytes of another kind (starting with {head})"
     )]
-    Unrecognised {
-        file: String,
-        len: usize,
-        head: String,
-    },
+    Unrecognised { file: String, len: usize, head: String },
 
     /// A binary batch whose size is not a whole number of records (truncated, or not a batch at all).
     #[error(
@@ -39,11 +35,7 @@ pub enum DataError {
 
     /// A label outside `0..=9`.
     #[error("{file}: expected labels 0-9, found label {label} in record {record}")]
-    BadLabel {
-        file: String,
-        record: usize,
-        label: i64,
-    },
+    BadLabel { file: String, record: usize, label: i64 },
 
     /// The bytes are not a readable pickle (truncated, corrupt, or an unsupported opcode).
     #[error("{file}: expected a readable Python pickle, found a broken one ({reason})")]

@@ -127,11 +127,7 @@ impl DatasetBuilder {
         }
         let summary = AddedSummary {
             file: name.to_string(),
-            batches: reader
-                .batches
-                .iter()
-                .map(|batch| batch.info.clone())
-                .collect(),
+            batches: reader.batches.iter().map(|batch| batch.info.clone()).collect(),
             skipped: reader.skipped,
         };
         self.batches.append(&mut reader.batches);
@@ -206,10 +202,7 @@ pub fn load_path(path: &std::path::Path) -> Result<Dataset, DataError> {
             for entry in std::fs::read_dir(path).map_err(|error| io_error(path, error))? {
                 let subdirectory = entry.map_err(|error| io_error(path, error))?.path();
                 if subdirectory.is_dir() {
-                    files.extend(
-                        batch_files_in(&subdirectory)
-                            .map_err(|error| io_error(&subdirectory, error))?,
-                    );
+                    files.extend(batch_files_in(&subdirectory).map_err(|error| io_error(&subdirectory, error))?);
                 }
             }
         }
@@ -226,10 +219,9 @@ pub fn load_path(path: &std::path::Path) -> Result<Dataset, DataError> {
     let mut builder = DatasetBuilder::new();
     for file in files {
         let bytes = std::fs::read(&file).map_err(|error| io_error(&file, error))?;
-        let name = file.file_name().map_or_else(
-            || file.display().to_string(),
-            |name| name.to_string_lossy().into(),
-        );
+        let name = file
+            .file_name()
+            .map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into());
         builder.add_file(&name, &bytes)?;
     }
     builder.build()
@@ -300,9 +292,7 @@ impl FileReader {
                     let label_part = batch_label.as_deref().and_then(part_by_batch_label);
                     (
                         split,
-                        member_part
-                            .or(label_part)
-                            .unwrap_or_else(|| part_by_file_name(name)),
+                        member_part.or(label_part).unwrap_or_else(|| part_by_file_name(name)),
                         BatchFormat::Pickle,
                     )
                 }
@@ -322,11 +312,7 @@ impl FileReader {
                 BatchFormat::Binary,
             )
         } else {
-            let head: Vec<String> = bytes
-                .iter()
-                .take(8)
-                .map(|byte| format!("{byte:02x}"))
-                .collect();
+            let head: Vec<String> = bytes.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
             return Err(DataError::Unrecognised {
                 file: source.to_string(),
                 len: bytes.len(),
@@ -345,12 +331,7 @@ impl FileReader {
     }
 
     /// Reads the batch members of a tar stream; fails if there are none.
-    fn read_tar(
-        &mut self,
-        source: &str,
-        tar_stream: impl std::io::Read,
-        nesting: usize,
-    ) -> Result<(), DataError> {
+    fn read_tar(&mut self, source: &str, tar_stream: impl std::io::Read, nesting: usize) -> Result<(), DataError> {
         let batches_before = self.batches.len();
         let is_batch = |path: &str| part_by_member_name(base_name(path)).is_some();
         let skipped = for_each_tar_member(source, tar_stream, is_batch, |path, bytes| {

@@ -12,6 +12,10 @@
 //! `numpy._core.numeric._frombuffer(<raw bytes>, dtype, shape, order)`, which arrives as that argument tuple.
 //! Python 3 pickles (protocols 2–5, with `bytes` or `str` keys) are read as well.
 //!
+//! Known limit: serde-pickle builds nested values recursively and expands shared memo entries by copying, so a
+//! pickle deliberately crafted to nest ~100,000 levels deep (or to share entries exponentially) exhausts the
+//! stack or the memory inside serde-pickle. Damaged or random files do not get there (see the fuzz test).
+//!
 //! serde-pickle cannot emit numpy's globals, so [`write_pickle_batch`] is a small hand-written emitter of the
 //! exact opcodes cPickle uses for such a dict; it exists so that tests read the real structure.
 
@@ -23,10 +27,7 @@ use super::{DataError, Split, CLASS_NAMES, NUM_CLASSES, PIXELS};
 
 /// What a pickle held: a batch, or the `batches.meta` dict of class names (which has no images).
 pub(crate) enum PickleContent {
-    Batch {
-        split: Split,
-        batch_label: Option<String>,
-    },
+    Batch { split: Split, batch_label: Option<String> },
     Meta,
 }
 
@@ -37,14 +38,11 @@ pub(crate) fn looks_like_pickle(bytes: &[u8]) -> bool {
 
 /// Reads a pickled CIFAR-10 batch (or `batches.meta`). `file` only names the file in errors.
 pub(crate) fn read_pickle(file: &str, bytes: &[u8]) -> Result<PickleContent, DataError> {
-    let options = DeOptions::new()
-        .keep_restore_state()
-        .replace_unresolved_globals();
-    let value =
-        serde_pickle::value_from_slice(bytes, options).map_err(|error| DataError::Pickle {
-            file: file.to_string(),
-            reason: shortened(&error.to_string()),
-        })?;
+    let options = DeOptions::new().keep_restore_state().replace_unresolved_globals();
+    let value = serde_pickle::value_from_slice(bytes, options).map_err(|error| DataError::Pickle {
+        file: file.to_string(),
+        reason: shortened(&error.to_string()),
+    })?;
     let not_a_batch = |found: String| DataError::NotABatch {
         file: file.to_string(),
         expected: "a CIFAR-10 batch (a dict with b'data' and b'labels')".to_string(),
@@ -56,12 +54,7 @@ pub(crate) fn read_pickle(file: &str, bytes: &[u8]) -> Result<PickleContent, Dat
     let (data, labels) = match (get(&dict, "data"), get(&dict, "labels")) {
         (Some(data), Some(labels)) => (data, labels),
         _ if get(&dict, "label_names").is_some() => return Ok(PickleContent::Meta),
-        _ => {
-            return Err(not_a_batch(format!(
-                "a dict with keys [{}]",
-                key_names(&dict)
-            )))
-        }
+        _ => return Err(not_a_batch(format!("a dict with keys [{}]", key_names(&dict)))),
     };
 
     let labels = read_labels(file, labels)?;
@@ -136,47 +129,23 @@ fn numpy_uint8_rows(value: &Value) -> Result<(usize, &[u8]), String> {
     let Value::Tuple(items) = value else {
         return Err(kind(value).to_string());
     };
-    let shape = items.iter().find_map(|item| match item {
-        Value::Tuple(dims) if !dims.is_empty() => {
-            let dims: Option<Vec<usize>> = dims
-                .iter()
-                .map(|dim| {
-                    if let Value::I64(n) = dim {
-                        usize::try_from(*n).ok()
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            dims
-        }
+    let shape = items.iter().find_map(as_shape);
+    let raw = items.iter().find_map(|item| match item {
+        Value::Bytes(raw) => Some(raw.as_slice()),
         _ => None,
-    });
-    let raw = items.iter().find_map(|item| {
-        if let Value::Bytes(raw) = item {
-            Some(raw.as_slice())
-        } else {
-            None
-        }
     });
     let (Some(shape), Some(raw)) = (shape, raw) else {
         return Err("a pickled object without an array shape and raw bytes".to_string());
     };
-    let fortran_order = items.iter().any(|item| {
-        matches!(item, Value::Bool(true)) || matches!(item, Value::String(order) if order == "F")
-    });
+    let fortran_order = items
+        .iter()
+        .any(|item| matches!(item, Value::Bool(true)) || matches!(item, Value::String(order) if order == "F"));
     let shape_text = format!(
         "({})",
-        shape
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
     );
     let rows = shape[0];
-    let row_size = shape[1..]
-        .iter()
-        .try_fold(1usize, |size, &dim| size.checked_mul(dim));
+    let row_size = shape[1..].iter().try_fold(1usize, |size, &dim| size.checked_mul(dim));
     if shape.len() < 2 || row_size != Some(PIXELS) {
         return Err(format!("an array of shape {shape_text}"));
     }
@@ -192,6 +161,18 @@ fn numpy_uint8_rows(value: &Value) -> Result<(usize, &[u8]), String> {
         ));
     }
     Ok((rows, raw))
+}
+
+/// A non-empty tuple of non-negative ints, as numpy pickles an array's shape.
+fn as_shape(value: &Value) -> Option<Vec<usize>> {
+    let Value::Tuple(dims) = value else {
+        return None;
+    };
+    let dim = |dim: &Value| match dim {
+        Value::I64(n) => usize::try_from(*n).ok(),
+        _ => None,
+    };
+    Some(dims.iter().map(dim).collect::<Option<Vec<_>>>()?).filter(|dims| !dims.is_empty())
 }
 
 /// The kind of a pickled value, in Python's words, for messages.
@@ -254,12 +235,7 @@ pub fn write_pickle_batch(split: &Split, batch_label: &str) -> Vec<u8> {
     pickle.string(batch_label.as_bytes());
     pickle.string(b"filenames");
     let filenames: Vec<String> = (split.labels.iter().enumerate())
-        .map(|(index, &label)| {
-            format!(
-                "{}_s_{index:06}.png",
-                CLASS_NAMES[label as usize % NUM_CLASSES]
-            )
-        })
+        .map(|(index, &label)| format!("{}_s_{index:06}.png", CLASS_NAMES[label as usize % NUM_CLASSES]))
         .collect();
     pickle.list(&filenames, |pickle, name| pickle.string(name.as_bytes()));
     pickle.dict_end();
@@ -280,6 +256,34 @@ pub(crate) fn write_pickle_meta(num_cases_per_batch: usize) -> Vec<u8> {
     pickle.finish()
 }
 
+/// The opcodes the writer emits, named as in Python's `pickletools` (serde-pickle keeps its own private).
+mod opcode {
+    pub const PROTO: u8 = 0x80;
+    pub const STOP: u8 = b'.';
+    pub const MARK: u8 = b'(';
+    pub const EMPTY_DICT: u8 = b'}';
+    pub const SETITEMS: u8 = b'u';
+    pub const EMPTY_LIST: u8 = b']';
+    pub const APPEND: u8 = b'a';
+    pub const APPENDS: u8 = b'e';
+    pub const BINPUT: u8 = b'q';
+    pub const LONG_BINPUT: u8 = b'r';
+    pub const BININT1: u8 = b'K';
+    pub const BININT2: u8 = b'M';
+    pub const BININT: u8 = b'J';
+    pub const SHORT_BINSTRING: u8 = b'U';
+    pub const BINSTRING: u8 = b'T';
+    pub const NONE: u8 = b'N';
+    pub const NEWFALSE: u8 = 0x89;
+    pub const GLOBAL: u8 = b'c';
+    pub const REDUCE: u8 = b'R';
+    pub const BUILD: u8 = b'b';
+    pub const TUPLE: u8 = b't';
+    pub const TUPLE1: u8 = 0x85;
+    pub const TUPLE2: u8 = 0x86;
+    pub const TUPLE3: u8 = 0x87;
+}
+
 /// Emits the protocol-2 opcodes of Python 2's cPickle, only those a CIFAR batch needs.
 struct PickleWriter {
     bytes: Vec<u8>,
@@ -287,81 +291,65 @@ struct PickleWriter {
 }
 
 impl PickleWriter {
-    const MARK: u8 = b'(';
-    const BUILD: u8 = b'b';
-    const REDUCE: u8 = b'R';
-    const TUPLE: u8 = b't';
-    const TUPLE1: u8 = 0x85;
-    const TUPLE2: u8 = 0x86;
-    const TUPLE3: u8 = 0x87;
-    const NONE: u8 = b'N';
-    const NEWFALSE: u8 = 0x89;
     /// cPickle writes at most this many items per APPENDS / SETITEMS.
     const BATCH: usize = 1000;
 
     fn new() -> Self {
         PickleWriter {
-            bytes: vec![0x80, 2],
+            bytes: vec![opcode::PROTO, 2],
             next_memo: 0,
-        } // PROTO 2
+        }
     }
 
     fn finish(mut self) -> Vec<u8> {
-        self.bytes.push(b'.'); // STOP
+        self.op(opcode::STOP);
         self.bytes
-    }
-
-    /// BINPUT / LONG_BINPUT: cPickle memoizes every string, tuple, container, global and REDUCE result.
-    fn memoize(&mut self) {
-        match u8::try_from(self.next_memo) {
-            Ok(id) => self.bytes.extend_from_slice(&[b'q', id]),
-            Err(_) => {
-                self.bytes.push(b'r');
-                self.bytes.extend_from_slice(&self.next_memo.to_le_bytes());
-            }
-        }
-        self.next_memo += 1;
     }
 
     fn op(&mut self, opcode: u8) {
         self.bytes.push(opcode);
     }
 
-    /// A memoized op (a tuple, REDUCE result).
+    /// An op whose result cPickle memoizes (tuples, REDUCE results).
     fn op_memoized(&mut self, opcode: u8) {
         self.op(opcode);
         self.memoize();
     }
 
+    /// BINPUT / LONG_BINPUT: cPickle memoizes every string, tuple, container, global and REDUCE result.
+    fn memoize(&mut self) {
+        match u8::try_from(self.next_memo) {
+            Ok(id) => self.bytes.extend_from_slice(&[opcode::BINPUT, id]),
+            Err(_) => {
+                self.op(opcode::LONG_BINPUT);
+                self.bytes.extend_from_slice(&self.next_memo.to_le_bytes());
+            }
+        }
+        self.next_memo += 1;
+    }
+
     /// BININT1 / BININT2 / BININT, the smallest that fits, as cPickle chooses.
     fn int(&mut self, value: i64) {
-        match (
-            u8::try_from(value),
-            u16::try_from(value),
-            i32::try_from(value),
-        ) {
-            (Ok(byte), _, _) => self.bytes.extend_from_slice(&[b'K', byte]),
-            (_, Ok(short), _) => {
-                self.op(b'M');
-                self.bytes.extend_from_slice(&short.to_le_bytes());
-            }
-            (_, _, Ok(int)) => {
-                self.op(b'J');
-                self.bytes.extend_from_slice(&int.to_le_bytes());
-            }
-            _ => panic!("ints beyond 32 bits are not needed for a CIFAR batch"),
+        if let Ok(byte) = u8::try_from(value) {
+            self.bytes.extend_from_slice(&[opcode::BININT1, byte]);
+        } else if let Ok(short) = u16::try_from(value) {
+            self.op(opcode::BININT2);
+            self.bytes.extend_from_slice(&short.to_le_bytes());
+        } else {
+            let int = i32::try_from(value).expect("a CIFAR batch needs no ints beyond 32 bits");
+            self.op(opcode::BININT);
+            self.bytes.extend_from_slice(&int.to_le_bytes());
         }
     }
 
     /// A Python 2 `str`: SHORT_BINSTRING below 256 bytes, else BINSTRING.
     fn string(&mut self, text: &[u8]) {
-        match u8::try_from(text.len()) {
-            Ok(len) => self.bytes.extend_from_slice(&[b'U', len]),
-            Err(_) => {
-                let len = i32::try_from(text.len()).expect("Python 2 strings hold at most 2 GiB");
-                self.op(b'T');
-                self.bytes.extend_from_slice(&len.to_le_bytes());
-            }
+        if let Ok(len) = u8::try_from(text.len()) {
+            self.bytes.extend_from_slice(&[opcode::SHORT_BINSTRING, len]);
+        } else {
+            let len = i32::try_from(text.len()).expect("Python 2 strings hold at most 2 GiB");
+            self.op(opcode::BINSTRING);
+            self.bytes.extend_from_slice(&len.to_le_bytes());
         }
         self.bytes.extend_from_slice(text);
         self.memoize();
@@ -369,34 +357,34 @@ impl PickleWriter {
 
     /// GLOBAL `module.name`.
     fn global(&mut self, module: &str, name: &str) {
-        self.bytes
-            .extend_from_slice(format!("c{module}\n{name}\n").as_bytes());
+        self.op(opcode::GLOBAL);
+        self.bytes.extend_from_slice(format!("{module}\n{name}\n").as_bytes());
         self.memoize();
     }
 
     /// EMPTY_DICT, then MARK for the SETITEMS that [`Self::dict_end`] writes (one batch: our dicts are small).
     fn dict_start(&mut self) {
-        self.op(b'}');
+        self.op(opcode::EMPTY_DICT);
         self.memoize();
-        self.op(Self::MARK);
+        self.op(opcode::MARK);
     }
 
     fn dict_end(&mut self) {
-        self.op(b'u'); // SETITEMS
+        self.op(opcode::SETITEMS);
     }
 
     /// EMPTY_LIST, then the items in batches of 1000: MARK … APPENDS, or a lone item with APPEND.
     fn list<T>(&mut self, items: &[T], mut write_item: impl FnMut(&mut Self, &T)) {
-        self.op(b']');
+        self.op(opcode::EMPTY_LIST);
         self.memoize();
         for chunk in items.chunks(Self::BATCH) {
             if let [item] = chunk {
                 write_item(self, item);
-                self.op(b'a'); // APPEND
+                self.op(opcode::APPEND);
             } else {
-                self.op(Self::MARK);
+                self.op(opcode::MARK);
                 chunk.iter().for_each(|item| write_item(self, item));
-                self.op(b'e'); // APPENDS
+                self.op(opcode::APPENDS);
             }
         }
     }
@@ -407,21 +395,21 @@ impl PickleWriter {
         self.global("numpy.core.multiarray", "_reconstruct");
         self.global("numpy", "ndarray");
         self.int(0);
-        self.op_memoized(Self::TUPLE1);
+        self.op_memoized(opcode::TUPLE1);
         self.string(b"b");
-        self.op_memoized(Self::TUPLE3);
-        self.op_memoized(Self::REDUCE);
-        // state: (1, (rows, columns), dtype('u1'), False, raw)
-        self.op(Self::MARK);
+        self.op_memoized(opcode::TUPLE3);
+        self.op_memoized(opcode::REDUCE);
+        // BUILD state: (1, (rows, columns), dtype('u1'), False, raw)
+        self.op(opcode::MARK);
         self.int(1);
         self.int(rows as i64);
         self.int(columns as i64);
-        self.op_memoized(Self::TUPLE2);
+        self.op_memoized(opcode::TUPLE2);
         self.uint8_dtype();
-        self.op(Self::NEWFALSE);
+        self.op(opcode::NEWFALSE);
         self.string(raw);
-        self.op_memoized(Self::TUPLE);
-        self.op(Self::BUILD);
+        self.op_memoized(opcode::TUPLE);
+        self.op(opcode::BUILD);
     }
 
     /// `dtype('u1', 0, 1)` with BUILD state `(3, '|', None, None, None, -1, -1, 0)`.
@@ -430,16 +418,16 @@ impl PickleWriter {
         self.string(b"u1");
         self.int(0);
         self.int(1);
-        self.op_memoized(Self::TUPLE3);
-        self.op_memoized(Self::REDUCE);
-        self.op(Self::MARK);
+        self.op_memoized(opcode::TUPLE3);
+        self.op_memoized(opcode::REDUCE);
+        self.op(opcode::MARK);
         self.int(3);
         self.string(b"|");
-        (0..3).for_each(|_| self.op(Self::NONE));
+        (0..3).for_each(|_| self.op(opcode::NONE));
         self.int(-1);
         self.int(-1);
         self.int(0);
-        self.op_memoized(Self::TUPLE);
-        self.op(Self::BUILD);
+        self.op_memoized(opcode::TUPLE);
+        self.op(opcode::BUILD);
     }
 }

@@ -30,10 +30,7 @@ impl Preprocessor {
         }
         let count = train.len().max(1) as f64;
         Preprocessor {
-            mean_image: sums
-                .into_iter()
-                .map(|sum| (sum as f64 / count) as f32)
-                .collect(),
+            mean_image: sums.into_iter().map(|sum| (sum as f64 / count) as f32).collect(),
         }
     }
 
@@ -42,13 +39,7 @@ impl Preprocessor {
     /// `x: [batch, 3072]` with `x[b][p] = T::from(pixel as f32 − mean_image[p])`; `x` is reused and only
     /// reallocated when its shape is not `[indices.len(), 3072]`. `labels: [batch]` class indices.
     /// Panics if an index is not below `split.len()`.
-    pub fn fill_batch<T: Float>(
-        &self,
-        split: &Split,
-        indices: &[usize],
-        x: &mut Array2<T>,
-        labels: &mut Vec<usize>,
-    ) {
+    pub fn fill_batch<T: Float>(&self, split: &Split, indices: &[usize], x: &mut Array2<T>, labels: &mut Vec<usize>) {
         if x.dim() != (indices.len(), PIXELS) {
             *x = Array2::zeros((indices.len(), PIXELS));
         }

@@ -50,10 +50,7 @@ impl Split {
     /// both are programming errors here, file data goes through the validating parsers.
     pub fn push(&mut self, image: &[u8], label: u8) {
         assert_eq!(image.len(), PIXELS, "an image has {PIXELS} bytes");
-        assert!(
-            (label as usize) < NUM_CLASSES,
-            "labels are 0..=9, got {label}"
-        );
+        assert!((label as usize) < NUM_CLASSES, "labels are 0..=9, got {label}");
         self.images.extend_from_slice(image);
         self.labels.push(label);
     }
@@ -81,16 +78,8 @@ impl std::fmt::Debug for Split {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         const SHOWN: usize = 10;
         let labels = &self.labels[..self.labels.len().min(SHOWN)];
-        let more = if self.labels.len() > SHOWN {
-            ", …"
-        } else {
-            ""
-        };
-        write!(
-            f,
-            "Split {{ len: {}, labels: {labels:?}{more}, ",
-            self.len()
-        )?;
+        let more = if self.labels.len() > SHOWN { ", …" } else { "" };
+        write!(f, "Split {{ len: {}, labels: {labels:?}{more}, ", self.len())?;
         if self.images.len() != self.labels.len() * PIXELS {
             write!(f, "images: {} bytes (not len × 3072!), ", self.images.len())?;
         }

@@ -94,8 +94,7 @@ fn draw(image: &mut [u8], figure: Figure, rng: &mut ChaCha8Rng) {
             let noise = rng.random::<u32>().to_le_bytes();
             for channel in 0..3 {
                 let jitter = ((i32::from(noise[channel]) * (2 * NOISE + 1)) >> 8) - NOISE;
-                image[channel * plane + y * IMAGE_SIZE + x] =
-                    (colour[channel] as i32 + jitter).clamp(0, 255) as u8;
+                image[channel * plane + y * IMAGE_SIZE + x] = (colour[channel] as i32 + jitter).clamp(0, 255) as u8;
             }
         }
     }
