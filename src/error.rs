@@ -12,7 +12,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(field: impl Into<String>, expected: impl Into<String>, found: impl ToString) -> Self {
-        Self { field: field.into(), expected: expected.into(), found: found.to_string() }
+        Self {
+            field: field.into(),
+            expected: expected.into(),
+            found: found.to_string(),
+        }
     }
 }
 

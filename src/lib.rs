@@ -4,13 +4,13 @@
 //! browser; `web` is the thin wasm-bindgen surface the page calls. Every hot loop goes through `kernels`.
 pub mod chart;
 pub mod data;
+pub mod error;
 pub mod gradcheck;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod model;
 pub mod optim;
-pub mod error;
 mod scalar;
 pub mod train;
 

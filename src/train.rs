@@ -2,7 +2,10 @@
 //! batch order, evaluation on the whole test set every `eval_every` steps, and recorded curves.
 use ndarray::Array2;
 
-use crate::data::{BatchSampler, Dataset, Preprocessor, Split};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::{Augmentation, BatchSampler, Dataset, Preprocessor, Split};
 use crate::error::{ConfigError, TrainError};
 use crate::layers::Mode;
 use crate::model::{MlpConfig, ModelConfig, Network};
@@ -18,6 +21,65 @@ pub struct TrainConfig {
     pub steps: usize,
     pub eval_every: usize,
     pub seed: u64,
+    /// Training-time augmentation (none by default, as the course).
+    #[serde(default)]
+    pub augmentation: Augmentation,
+    /// How the learning rate changes over the steps (constant by default, as the course).
+    #[serde(default)]
+    pub schedule: Schedule,
+}
+
+/// A learning-rate schedule: the factor applied to the optimizer's learning rate at each step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "schedule", rename_all = "kebab-case")]
+pub enum Schedule {
+    #[default]
+    Constant,
+    /// Multiply by `factor` every `every` steps (the report's ResNet fine-tuning: ÷10 every 1500).
+    Step { every: usize, factor: f64 },
+    /// One cycle: linear warm-up from 0.1× to 1× over the first `warmup` fraction of the steps, then a
+    /// linear decay to 0 at the last step.
+    OneCycle { warmup: f64 },
+}
+
+impl Schedule {
+    /// The factor for step `step` (0-based) of `total`.
+    pub fn factor(&self, step: usize, total: usize) -> f64 {
+        match *self {
+            Schedule::Constant => 1.0,
+            Schedule::Step { every, factor } => factor.powi((step / every.max(1)) as i32),
+            Schedule::OneCycle { warmup } => {
+                let t = step as f64 / total.max(1) as f64;
+                if t < warmup {
+                    0.1 + 0.9 * t / warmup
+                } else {
+                    ((1.0 - t) / (1.0 - warmup).max(1e-12)).max(0.0)
+                }
+            }
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match *self {
+            Schedule::Constant => Ok(()),
+            Schedule::Step { every, factor } => {
+                if every == 0 {
+                    Err(ConfigError::new("schedule step", "at least 1 step", every))
+                } else if !(factor.is_finite() && factor > 0.0 && factor <= 1.0) {
+                    Err(ConfigError::new("schedule factor", "a number in (0, 1]", factor))
+                } else {
+                    Ok(())
+                }
+            }
+            Schedule::OneCycle { warmup } => {
+                if (0.0..1.0).contains(&warmup) {
+                    Ok(())
+                } else {
+                    Err(ConfigError::new("warm-up fraction", "a number in [0, 1)", warmup))
+                }
+            }
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -29,6 +91,8 @@ impl Default for TrainConfig {
             steps: 1400,
             eval_every: 100,
             seed: 42,
+            augmentation: Augmentation::default(),
+            schedule: Schedule::Constant,
         }
     }
 }
@@ -43,18 +107,25 @@ const EVAL_CHUNK: usize = 1000;
 impl TrainConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.batch_size == 0 || self.batch_size > MAX_BATCH_SIZE {
-            return Err(ConfigError::new("batch size", format!("a number between 1 and {MAX_BATCH_SIZE}"), self.batch_size));
+            return Err(ConfigError::new(
+                "batch size",
+                format!("a number between 1 and {MAX_BATCH_SIZE}"),
+                self.batch_size,
+            ));
         }
         if self.steps == 0 || self.steps > MAX_STEPS {
-            return Err(ConfigError::new("steps", format!("a number between 1 and {MAX_STEPS}"), self.steps));
+            return Err(ConfigError::new(
+                "steps",
+                format!("a number between 1 and {MAX_STEPS}"),
+                self.steps,
+            ));
         }
         if self.eval_every == 0 {
             return Err(ConfigError::new("eval every", "at least 1 step", self.eval_every));
         }
         self.optimizer.validate()?;
-        match &self.model {
-            ModelConfig::Mlp(mlp) => mlp.validate(),
-        }
+        self.schedule.validate()?;
+        self.model.validate()
     }
 }
 
@@ -98,6 +169,8 @@ pub struct Trainer {
     step: usize,
     since_eval: (f64, usize, usize),
     curves: Vec<CurvePoint>,
+    augmentation_rng: ChaCha8Rng,
+    augmentation_scratch: Vec<f32>,
 }
 
 impl Trainer {
@@ -127,6 +200,8 @@ impl Trainer {
             step: 0,
             since_eval: (0.0, 0, 0),
             curves: Vec::new(),
+            augmentation_rng: ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(2)),
+            augmentation_scratch: Vec::new(),
             config,
         })
     }
@@ -164,11 +239,24 @@ impl Trainer {
     /// A non-finite loss stops with an error before the parameters are touched.
     pub fn step(&mut self, dataset: &Dataset) -> Result<StepOutcome, TrainError> {
         let indices = self.sampler.next_batch(self.config.batch_size);
-        self.preprocessor.fill_batch(&dataset.train, indices, &mut self.inputs, &mut self.labels);
+        self.preprocessor
+            .fill_batch(&dataset.train, indices, &mut self.inputs, &mut self.labels);
+        self.config.augmentation.apply(
+            &mut self.inputs,
+            &mut self.augmentation_rng,
+            &mut self.augmentation_scratch,
+        );
+        let base_rate = self.config.optimizer.learning_rate();
+        self.optimizer
+            .set_learning_rate(base_rate * self.config.schedule.factor(self.step, self.config.steps));
         let (loss, correct) = self.network.forward_backward(self.inputs.view(), &self.labels);
         let loss = loss as f64;
         if !loss.is_finite() {
-            return Err(TrainError::NonFiniteLoss { step: self.step + 1, loss, learning_rate: self.optimizer.learning_rate() });
+            return Err(TrainError::NonFiniteLoss {
+                step: self.step + 1,
+                loss,
+                learning_rate: self.optimizer.learning_rate(),
+            });
         }
         self.optimizer.step(&mut self.network);
         self.step += 1;
@@ -176,7 +264,11 @@ impl Trainer {
         self.since_eval.0 += loss * batch as f64;
         self.since_eval.1 += correct;
         self.since_eval.2 += batch;
-        Ok(StepOutcome { step: self.step, loss, accuracy: correct as f64 / batch as f64 })
+        Ok(StepOutcome {
+            step: self.step,
+            loss,
+            accuracy: correct as f64 / batch as f64,
+        })
     }
 
     /// Loss and accuracy of the current model on `split` (evaluation mode: BatchNorm running statistics),
@@ -188,13 +280,18 @@ impl Trainer {
         for start in (0..count).step_by(EVAL_CHUNK) {
             indices.clear();
             indices.extend(start..(start + EVAL_CHUNK).min(count));
-            self.preprocessor.fill_batch(split, &indices, &mut self.inputs, &mut self.labels);
+            self.preprocessor
+                .fill_batch(split, &indices, &mut self.inputs, &mut self.labels);
             self.network.forward(self.inputs.view(), Mode::Eval);
             loss_sum += self.network.loss(&self.labels) as f64 * indices.len() as f64;
             correct += self.network.count_correct(&self.labels);
         }
         let images = count.max(1);
-        Evaluation { loss: loss_sum / images as f64, accuracy: correct as f64 / images as f64, images: count }
+        Evaluation {
+            loss: loss_sum / images as f64,
+            accuracy: correct as f64 / images as f64,
+            images: count,
+        }
     }
 
     /// Evaluates on the whole test set and records a curve point with the training batches since the last one.
@@ -219,7 +316,11 @@ impl Trainer {
     }
 
     /// Runs the remaining steps, evaluating when due; `on_step` sees every step and every new curve point.
-    pub fn run(&mut self, dataset: &Dataset, mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>)) -> Result<(), TrainError> {
+    pub fn run(
+        &mut self,
+        dataset: &Dataset,
+        mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
+    ) -> Result<(), TrainError> {
         while !self.is_finished() {
             let outcome = self.step(dataset)?;
             let point = self.evaluation_due().then(|| self.record_point(dataset));
@@ -233,7 +334,10 @@ impl Trainer {
 pub fn curves_csv(points: &[CurvePoint]) -> String {
     let mut csv = String::from("step,train_loss,train_accuracy,test_loss,test_accuracy\n");
     for p in points {
-        csv.push_str(&format!("{},{},{},{},{}\n", p.step, p.train_loss, p.train_accuracy, p.test_loss, p.test_accuracy));
+        csv.push_str(&format!(
+            "{},{},{},{},{}\n",
+            p.step, p.train_loss, p.train_accuracy, p.test_loss, p.test_accuracy
+        ));
     }
     csv
 }

@@ -13,11 +13,18 @@ fn suite() -> &'static [CheckResult] {
 fn assert_rows_pass(prefix: &str, expected_parameters: &[&str], tolerance: f64) {
     let rows: Vec<&CheckResult> = suite().iter().filter(|r| r.layer.starts_with(prefix)).collect();
     for parameter in expected_parameters {
-        assert!(rows.iter().any(|r| r.parameter == *parameter), "{prefix}: no row for {parameter}; rows: {rows:#?}");
+        assert!(
+            rows.iter().any(|r| r.parameter == *parameter),
+            "{prefix}: no row for {parameter}; rows: {rows:#?}"
+        );
     }
     for row in rows {
         assert!(row.passed, "{prefix}: check failed: {row:#?}");
-        assert!(row.tolerance <= tolerance, "{prefix}: tolerance {} looser than {tolerance}", row.tolerance);
+        assert!(
+            row.tolerance <= tolerance,
+            "{prefix}: tolerance {} looser than {tolerance}",
+            row.tolerance
+        );
     }
 }
 
@@ -63,17 +70,33 @@ fn batchnorm1d_in_training_and_evaluation_within_1e_5() {
 fn layernorm_manual_and_composed_pass_gradcheck_including_gamma_zero() {
     for case in ["γ = 1, β = 100·arange", "γ = √(10·arange)"] {
         assert_rows_pass(&format!("LayerNorm manual ({case})"), &["input", "gamma", "beta"], 1e-5);
-        assert_rows_pass(&format!("LayerNorm composed ({case})"), &["input", "gamma", "beta"], 1e-5);
-        assert_rows_pass(&format!("LayerNorm manual vs composed ({case})"), &["y, ∂L/∂x, ∂L/∂γ, ∂L/∂β"], 1e-9);
+        assert_rows_pass(
+            &format!("LayerNorm composed ({case})"),
+            &["input", "gamma", "beta"],
+            1e-5,
+        );
+        assert_rows_pass(
+            &format!("LayerNorm manual vs composed ({case})"),
+            &["y, ∂L/∂x, ∂L/∂γ, ∂L/∂β"],
+            1e-9,
+        );
     }
 }
 
 #[test]
 fn whole_mlps_check_end_to_end() {
-    for model in ["MLP ELU + BatchNorm", "MLP Tanh + LayerNorm", "MLP ReLU, softmax → cross-entropy"] {
+    for model in [
+        "MLP ELU + BatchNorm",
+        "MLP Tanh + LayerNorm",
+        "MLP ReLU, softmax → cross-entropy",
+    ] {
         let rows: Vec<_> = suite().iter().filter(|r| r.layer.starts_with(model)).collect();
         // input + (weight, bias) for 3 linear layers at least
-        assert!(rows.len() >= 7, "{model}: expected a row per parameter tensor, found {}", rows.len());
+        assert!(
+            rows.len() >= 7,
+            "{model}: expected a row per parameter tensor, found {}",
+            rows.len()
+        );
         assert!(rows.iter().all(|r| r.passed), "{model}: {rows:#?}");
         assert!(rows.iter().all(|r| r.tolerance <= 1e-5), "{model}: {rows:#?}");
     }

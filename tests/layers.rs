@@ -13,7 +13,10 @@ fn layernorm_output_rows_have_zero_mean_and_unit_variance() {
     for _ in 0..10 {
         let (n, m) = (rng.random_range(8..32), rng.random_range(64..256));
         let x = random_normal(&mut rng, n, m) * 2.0 + 10.0;
-        for layer in [&mut LayerNorm::<f64>::new(m) as &mut dyn Layer<f64>, &mut LayerNormComposed::<f64>::new(m)] {
+        for layer in [
+            &mut LayerNorm::<f64>::new(m) as &mut dyn Layer<f64>,
+            &mut LayerNormComposed::<f64>::new(m),
+        ] {
             let mut y = Array2::zeros((0, 0));
             layer.forward(x.view(), &mut y, Mode::Train);
             for row in y.rows() {
@@ -32,14 +35,24 @@ fn layernorm_manual_and_composed_agree_in_f32() {
     let x = (random_normal(&mut rng, 16, 100) * 2.0 + 10.0).mapv(|v| v as f32);
     let upstream = random_normal(&mut rng, 16, 100).mapv(|v| v as f32);
     let (mut manual, mut composed) = (LayerNorm::<f32>::new(100), LayerNormComposed::<f32>::new(100));
-    let (mut y1, mut y2, mut dx1, mut dx2) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)), Array2::zeros((0, 0)), Array2::zeros((0, 0)));
+    let (mut y1, mut y2, mut dx1, mut dx2) = (
+        Array2::zeros((0, 0)),
+        Array2::zeros((0, 0)),
+        Array2::zeros((0, 0)),
+        Array2::zeros((0, 0)),
+    );
     manual.forward(x.view(), &mut y1, Mode::Train);
     composed.forward(x.view(), &mut y2, Mode::Train);
     manual.backward(x.view(), y1.view(), upstream.view(), Some(&mut dx1));
     composed.backward(x.view(), y2.view(), upstream.view(), Some(&mut dx2));
-    let max_diff = |a: &Array2<f32>, b: &Array2<f32>| a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let max_diff =
+        |a: &Array2<f32>, b: &Array2<f32>| a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(max_diff(&y1, &y2) < 1e-5, "outputs differ by {}", max_diff(&y1, &y2));
-    assert!(max_diff(&dx1, &dx2) < 1e-4, "input gradients differ by {}", max_diff(&dx1, &dx2));
+    assert!(
+        max_diff(&dx1, &dx2) < 1e-4,
+        "input gradients differ by {}",
+        max_diff(&dx1, &dx2)
+    );
 }
 
 #[test]
@@ -76,10 +89,18 @@ fn linear_init_matches_the_two_conventions() {
     assert!(numpy.bias.value.iter().all(|&b| b == 0.0));
     let torch = Linear::<f64>::new(400, 50, LinearInit::PyTorch, &mut rng);
     let bound = 1.0 / 400f64.sqrt();
-    assert!(torch.weight.value.iter().chain(torch.bias.value.iter()).all(|v| v.abs() <= bound));
+    assert!(torch
+        .weight
+        .value
+        .iter()
+        .chain(torch.bias.value.iter())
+        .all(|v| v.abs() <= bound));
     // U(±b) has std b/√3
     let std = torch.weight.value.std(0.0);
-    assert!((std - bound / 3f64.sqrt()).abs() < 0.05 * bound, "kaiming-uniform std {std}");
+    assert!(
+        (std - bound / 3f64.sqrt()).abs() < 0.05 * bound,
+        "kaiming-uniform std {std}"
+    );
 }
 
 #[test]

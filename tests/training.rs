@@ -8,17 +8,26 @@ use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{curves_csv, TrainConfig, Trainer};
 
 fn small_data() -> Dataset {
-    synthetic(&SyntheticConfig { seed: 7, train_size: 2000, test_size: 500 })
+    synthetic(&SyntheticConfig {
+        seed: 7,
+        train_size: 2000,
+        test_size: 500,
+    })
 }
 
 fn config(optimizer: OptimizerConfig, normalization: Normalization, steps: usize) -> TrainConfig {
     TrainConfig {
-        model: ModelConfig::Mlp(MlpConfig { hidden: vec![64], normalization, ..MlpConfig::default() }),
+        model: ModelConfig::Mlp(MlpConfig {
+            hidden: vec![64],
+            normalization,
+            ..MlpConfig::default()
+        }),
         optimizer,
         batch_size: 100,
         steps,
         eval_every: 50,
         seed: 42,
+        ..TrainConfig::default()
     }
 }
 
@@ -33,9 +42,18 @@ fn mlp_learns_the_synthetic_classes_well_above_chance() {
     let data = small_data();
     let trainer = run(config(OptimizerConfig::sgd(1e-3), Normalization::None, 300), &data);
     let last = trainer.curves().last().expect("curve points");
-    assert!(last.test_accuracy > 0.3, "test accuracy {} after 300 steps (chance 0.1)", last.test_accuracy);
+    assert!(
+        last.test_accuracy > 0.3,
+        "test accuracy {} after 300 steps (chance 0.1)",
+        last.test_accuracy
+    );
     let first = trainer.curves()[0];
-    assert!(last.train_loss < first.train_loss, "train loss went from {} to {}", first.train_loss, last.train_loss);
+    assert!(
+        last.train_loss < first.train_loss,
+        "train loss went from {} to {}",
+        first.train_loss,
+        last.train_loss
+    );
 }
 
 #[test]
@@ -43,15 +61,31 @@ fn same_seed_gives_identical_curves_and_another_seed_does_not() {
     let data = small_data();
     let a = run(config(OptimizerConfig::sgd(1e-3), Normalization::None, 150), &data);
     let b = run(config(OptimizerConfig::sgd(1e-3), Normalization::None, 150), &data);
-    assert_eq!(curves_csv(a.curves()), curves_csv(b.curves()), "same seed must give the same numbers bit for bit");
-    let c = run(TrainConfig { seed: 43, ..config(OptimizerConfig::sgd(1e-3), Normalization::None, 150) }, &data);
+    assert_eq!(
+        curves_csv(a.curves()),
+        curves_csv(b.curves()),
+        "same seed must give the same numbers bit for bit"
+    );
+    let c = run(
+        TrainConfig {
+            seed: 43,
+            ..config(OptimizerConfig::sgd(1e-3), Normalization::None, 150)
+        },
+        &data,
+    );
     assert_ne!(curves_csv(a.curves()), curves_csv(c.curves()));
 }
 
 #[test]
 fn curves_have_a_point_every_eval_every_steps_and_at_the_end() {
     let data = small_data();
-    let trainer = run(TrainConfig { steps: 120, ..config(OptimizerConfig::sgd(1e-3), Normalization::None, 120) }, &data);
+    let trainer = run(
+        TrainConfig {
+            steps: 120,
+            ..config(OptimizerConfig::sgd(1e-3), Normalization::None, 120)
+        },
+        &data,
+    );
     let steps: Vec<usize> = trainer.curves().iter().map(|p| p.step).collect();
     assert_eq!(steps, vec![50, 100, 120]);
     let csv = curves_csv(trainer.curves());
@@ -62,30 +96,46 @@ fn curves_have_a_point_every_eval_every_steps_and_at_the_end() {
 #[test]
 fn training_reuses_its_buffers_across_steps() {
     let data = small_data();
-    let mut trainer = Trainer::new(config(OptimizerConfig::adam(1e-3), Normalization::BatchNorm, 100), &data).expect("valid");
+    let mut trainer = Trainer::new(
+        config(OptimizerConfig::adam(1e-3), Normalization::BatchNorm, 100),
+        &data,
+    )
+    .expect("valid");
     trainer.step(&data).expect("finite");
     let layers = trainer.network().layers().len();
     let pointers = |t: &Trainer| -> Vec<*const f32> {
-        (0..layers).flat_map(|i| [t.network().activation(i).as_ptr(), t.network().grad_input(i).as_ptr()]).collect()
+        (0..layers)
+            .flat_map(|i| [t.network().activation(i).as_ptr(), t.network().grad_input(i).as_ptr()])
+            .collect()
     };
     let before = pointers(&trainer);
     for _ in 0..20 {
         trainer.step(&data).expect("finite");
     }
-    assert_eq!(before, pointers(&trainer), "activation and gradient buffers must not be reallocated between steps");
+    assert_eq!(
+        before,
+        pointers(&trainer),
+        "activation and gradient buffers must not be reallocated between steps"
+    );
 }
 
 #[test]
 fn evaluation_leaves_parameters_and_running_statistics_alone() {
     let data = small_data();
-    let mut trainer = Trainer::new(config(OptimizerConfig::adam(1e-3), Normalization::BatchNorm, 100), &data).expect("valid");
+    let mut trainer = Trainer::new(
+        config(OptimizerConfig::adam(1e-3), Normalization::BatchNorm, 100),
+        &data,
+    )
+    .expect("valid");
     for _ in 0..5 {
         trainer.step(&data).expect("finite");
     }
     let snapshot = |t: &mut Trainer| {
         let mut values = Vec::new();
-        t.network_mut().visit_params(&mut |_, p| values.extend_from_slice(p.value));
-        t.network_mut().visit_buffers(&mut |_, _, b| values.extend_from_slice(b));
+        t.network_mut()
+            .visit_params(&mut |_, p| values.extend_from_slice(p.value));
+        t.network_mut()
+            .visit_buffers(&mut |_, _, b| values.extend_from_slice(b));
         values
     };
     let before = snapshot(&mut trainer);
@@ -99,11 +149,15 @@ fn evaluation_leaves_parameters_and_running_statistics_alone() {
 #[test]
 fn a_diverging_loss_stops_training_with_a_clear_message() {
     let data = small_data();
-    let mut trainer = Trainer::new(config(OptimizerConfig::sgd(50.0), Normalization::None, 1000), &data).expect("valid");
+    let mut trainer =
+        Trainer::new(config(OptimizerConfig::sgd(50.0), Normalization::None, 1000), &data).expect("valid");
     let error = trainer.run(&data, |_, _| {}).expect_err("lr 50 must diverge");
     assert!(matches!(error, TrainError::NonFiniteLoss { .. }), "{error:?}");
     let message = error.to_string();
-    assert!(message.contains("learning rate (50)") && message.contains("finite"), "{message}");
+    assert!(
+        message.contains("learning rate (50)") && message.contains("finite"),
+        "{message}"
+    );
     // parameters from before the failing step are kept: the network still evaluates
     let evaluation = trainer.evaluate(&data.test, Some(10));
     assert_eq!(evaluation.images, 10);
@@ -114,14 +168,56 @@ fn absurd_hyperparameters_are_clear_errors() {
     let data = small_data();
     let base = config(OptimizerConfig::sgd(1e-3), Normalization::None, 10);
     let cases: Vec<(TrainConfig, &str)> = vec![
-        (TrainConfig { batch_size: 0, ..base.clone() }, "batch size: expected a number between 1 and 50000, found 0"),
-        (TrainConfig { batch_size: 5000, ..base.clone() }, "batch size: expected at most the 2000 training images loaded, found 5000"),
-        (TrainConfig { steps: 0, ..base.clone() }, "steps: expected"),
-        (TrainConfig { eval_every: 0, ..base.clone() }, "eval every: expected at least 1 step, found 0"),
-        (TrainConfig { optimizer: OptimizerConfig::sgd(-1.0), ..base.clone() }, "learning rate: expected a number in (0, 100], found -1"),
-        (TrainConfig { optimizer: OptimizerConfig::adam(f64::NAN), ..base.clone() }, "learning rate: expected a number in (0, 100], found NaN"),
         (
-            TrainConfig { model: ModelConfig::Mlp(MlpConfig { hidden: vec![100, 0], ..MlpConfig::default() }), ..base.clone() },
+            TrainConfig {
+                batch_size: 0,
+                ..base.clone()
+            },
+            "batch size: expected a number between 1 and 50000, found 0",
+        ),
+        (
+            TrainConfig {
+                batch_size: 5000,
+                ..base.clone()
+            },
+            "batch size: expected at most the 2000 training images loaded, found 5000",
+        ),
+        (
+            TrainConfig {
+                steps: 0,
+                ..base.clone()
+            },
+            "steps: expected",
+        ),
+        (
+            TrainConfig {
+                eval_every: 0,
+                ..base.clone()
+            },
+            "eval every: expected at least 1 step, found 0",
+        ),
+        (
+            TrainConfig {
+                optimizer: OptimizerConfig::sgd(-1.0),
+                ..base.clone()
+            },
+            "learning rate: expected a number in (0, 100], found -1",
+        ),
+        (
+            TrainConfig {
+                optimizer: OptimizerConfig::adam(f64::NAN),
+                ..base.clone()
+            },
+            "learning rate: expected a number in (0, 100], found NaN",
+        ),
+        (
+            TrainConfig {
+                model: ModelConfig::Mlp(MlpConfig {
+                    hidden: vec![100, 0],
+                    ..MlpConfig::default()
+                }),
+                ..base.clone()
+            },
             "hidden units: expected a width between 1 and 16384, found 0",
         ),
     ];
@@ -140,7 +236,9 @@ fn adam_first_step_moves_each_parameter_by_about_the_learning_rate() {
     let data = small_data();
     let mut trainer = Trainer::new(config(OptimizerConfig::adam(1e-3), Normalization::None, 10), &data).expect("valid");
     let mut before = Vec::new();
-    trainer.network_mut().visit_params(&mut |_, p| before.extend_from_slice(p.value));
+    trainer
+        .network_mut()
+        .visit_params(&mut |_, p| before.extend_from_slice(p.value));
     trainer.step(&data).expect("finite");
     let mut after = Vec::new();
     let mut grads = Vec::new();
@@ -150,7 +248,11 @@ fn adam_first_step_moves_each_parameter_by_about_the_learning_rate() {
     });
     for ((b, a), g) in before.iter().zip(&after).zip(&grads) {
         if g.abs() > 1e-3 {
-            assert!(((b - a) - 1e-3 * g.signum()).abs() < 1e-5, "moved {} for gradient {g}", b - a);
+            assert!(
+                ((b - a) - 1e-3 * g.signum()).abs() < 1e-5,
+                "moved {} for gradient {g}",
+                b - a
+            );
         }
     }
 }
@@ -159,10 +261,17 @@ fn adam_first_step_moves_each_parameter_by_about_the_learning_rate() {
 fn sgd_with_momentum_follows_pytorch() {
     // b₁ = g₁, θ₁ = θ₀ − η b₁; the network is small so this is exact up to f32 rounding
     let data = small_data();
-    let optimizer = OptimizerConfig::Sgd { learning_rate: 0.01, momentum: 0.9, weight_decay: 0.0, nesterov: false };
+    let optimizer = OptimizerConfig::Sgd {
+        learning_rate: 0.01,
+        momentum: 0.9,
+        weight_decay: 0.0,
+        nesterov: false,
+    };
     let mut trainer = Trainer::new(config(optimizer, Normalization::None, 10), &data).expect("valid");
     let mut before = Vec::new();
-    trainer.network_mut().visit_params(&mut |_, p| before.extend_from_slice(p.value));
+    trainer
+        .network_mut()
+        .visit_params(&mut |_, p| before.extend_from_slice(p.value));
     trainer.step(&data).expect("finite");
     let mut checked = 0;
     trainer.network_mut().visit_params(&mut |_, p| {
@@ -174,5 +283,7 @@ fn sgd_with_momentum_follows_pytorch() {
     });
     assert_eq!(checked, before.len());
     // the network evaluates in eval mode afterwards without touching training state
-    trainer.network_mut().forward(ndarray::Array2::zeros((1, 3072)).view(), Mode::Eval);
+    trainer
+        .network_mut()
+        .forward(ndarray::Array2::zeros((1, 3072)).view(), Mode::Eval);
 }

@@ -9,7 +9,10 @@ use wasm_bindgen_test::wasm_bindgen_test;
 #[wasm_bindgen_test]
 fn every_standard_gradient_check_passes_in_wasm() {
     let results = gradcheck::standard_suite(web::GRADCHECK_SEED);
-    assert!(!results.is_empty(), "the standard gradient-check suite returned no rows");
+    assert!(
+        !results.is_empty(),
+        "the standard gradient-check suite returned no rows"
+    );
     let failures: Vec<String> = results
         .iter()
         .filter(|result| !result.passed)
@@ -20,7 +23,11 @@ fn every_standard_gradient_check_passes_in_wasm() {
             )
         })
         .collect();
-    assert!(failures.is_empty(), "gradient checks failed in wasm:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "gradient checks failed in wasm:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[wasm_bindgen_test]

@@ -17,6 +17,7 @@
 //! each plane 32×32 row-major. That is NCHW flattened, the order the course's MLPs see.
 
 mod archive;
+mod augment;
 mod binary;
 mod error;
 mod loader;
@@ -27,6 +28,7 @@ mod split;
 mod synthetic;
 
 pub use archive::{write_archive, ArchiveFormat};
+pub use augment::Augmentation;
 pub use binary::write_binary_batch;
 pub use error::DataError;
 #[cfg(not(target_arch = "wasm32"))]

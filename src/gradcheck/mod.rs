@@ -34,9 +34,10 @@ impl Criterion {
     fn passes(&self, analytic: &[f64], numeric: &[f64], max_rel_error: f64) -> bool {
         match *self {
             Criterion::RelError { max } => max_rel_error < max,
-            Criterion::AllClose { atol, rtol } => {
-                analytic.iter().zip(numeric).all(|(a, n)| (a - n).abs() <= atol + rtol * n.abs())
-            }
+            Criterion::AllClose { atol, rtol } => analytic
+                .iter()
+                .zip(numeric)
+                .all(|(a, n)| (a - n).abs() <= atol + rtol * n.abs()),
         }
     }
 
@@ -88,13 +89,27 @@ pub struct CheckResult {
 
 /// The assignment's relative error: the largest element-wise `|x − y| / max(1e-8, |x| + |y|)`.
 pub fn rel_error(x: &[f64], y: &[f64]) -> f64 {
-    x.iter().zip(y).map(|(a, b)| (a - b).abs() / (a.abs() + b.abs()).max(1e-8)).fold(0.0, f64::max)
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b).abs() / (a.abs() + b.abs()).max(1e-8))
+        .fold(0.0, f64::max)
 }
 
 /// Compares an analytic gradient with a numeric one.
-pub fn compare(layer: &str, parameter: &str, shape: &[usize], analytic: &[f64], numeric: &[f64], criterion: Criterion) -> CheckResult {
+pub fn compare(
+    layer: &str,
+    parameter: &str,
+    shape: &[usize],
+    analytic: &[f64],
+    numeric: &[f64],
+    criterion: Criterion,
+) -> CheckResult {
     let max_rel_error = rel_error(analytic, numeric);
-    let max_abs_error = analytic.iter().zip(numeric).map(|(a, n)| (a - n).abs()).fold(0.0, f64::max);
+    let max_abs_error = analytic
+        .iter()
+        .zip(numeric)
+        .map(|(a, n)| (a - n).abs())
+        .fold(0.0, f64::max);
     let finite = analytic.iter().chain(numeric).all(|v| v.is_finite()) && analytic.len() == numeric.len();
     CheckResult {
         layer: layer.to_string(),
@@ -111,7 +126,9 @@ pub fn compare(layer: &str, parameter: &str, shape: &[usize], analytic: &[f64], 
 /// Central differences `(f(v + h) − f(v − h)) / 2h` for each of `len` coordinates; `objective(i, delta)`
 /// must evaluate the objective with coordinate `i` moved by `delta` and put it back.
 pub fn central_differences(len: usize, h: f64, mut objective: impl FnMut(usize, f64) -> f64) -> Vec<f64> {
-    (0..len).map(|i| (objective(i, h) - objective(i, -h)) / (2.0 * h)).collect()
+    (0..len)
+        .map(|i| (objective(i, h) - objective(i, -h)) / (2.0 * h))
+        .collect()
 }
 
 /// A matrix of standard-normal samples.
@@ -146,7 +163,14 @@ fn nudge_network_param(network: &mut Network<f64>, index: usize, element: usize,
 }
 
 /// Checks a layer's `∂L/∂X` and every parameter gradient with `L = Σ G ∘ Y` for a random `G`.
-pub fn check_layer(layer: &mut dyn Layer<f64>, input: &Array2<f64>, mode: Mode, criterion: Criterion, h: f64, rng: &mut impl Rng) -> Vec<CheckResult> {
+pub fn check_layer(
+    layer: &mut dyn Layer<f64>,
+    input: &Array2<f64>,
+    mode: Mode,
+    criterion: Criterion,
+    h: f64,
+    rng: &mut impl Rng,
+) -> Vec<CheckResult> {
     let name = layer.name();
     let mut output = Array2::zeros((0, 0));
     layer.forward(input.view(), &mut output, mode);
@@ -162,7 +186,12 @@ pub fn check_layer(layer: &mut dyn Layer<f64>, input: &Array2<f64>, mode: Mode, 
     let mut difference = |layer: &mut dyn Layer<f64>, x_plus: &Array2<f64>, x_minus: &Array2<f64>| -> f64 {
         layer.forward(x_plus.view(), &mut plus, mode);
         layer.forward(x_minus.view(), &mut minus, mode);
-        plus.iter().zip(minus.iter()).zip(upstream.iter()).map(|((p, m), g)| (p - m) * g).sum::<f64>() / (2.0 * h)
+        plus.iter()
+            .zip(minus.iter())
+            .zip(upstream.iter())
+            .map(|((p, m), g)| (p - m) * g)
+            .sum::<f64>()
+            / (2.0 * h)
     };
 
     let mut rows = Vec::new();
@@ -178,7 +207,14 @@ pub fn check_layer(layer: &mut dyn Layer<f64>, input: &Array2<f64>, mode: Mode, 
             value
         })
         .collect();
-    rows.push(compare(&name, "input", input.shape(), grad_input.as_slice().expect("contiguous"), &numeric_input, criterion));
+    rows.push(compare(
+        &name,
+        "input",
+        input.shape(),
+        grad_input.as_slice().expect("contiguous"),
+        &numeric_input,
+        criterion,
+    ));
 
     for (index, (param_name, shape, grads)) in analytic.iter().enumerate() {
         let numeric: Vec<f64> = (0..grads.len())
@@ -188,7 +224,12 @@ pub fn check_layer(layer: &mut dyn Layer<f64>, input: &Array2<f64>, mode: Mode, 
                 nudge_layer_param(layer, index, i, &|_| old - h);
                 layer.forward(input.view(), &mut minus, mode);
                 nudge_layer_param(layer, index, i, &|_| old);
-                plus.iter().zip(minus.iter()).zip(upstream.iter()).map(|((p, m), g)| (p - m) * g).sum::<f64>() / (2.0 * h)
+                plus.iter()
+                    .zip(minus.iter())
+                    .zip(upstream.iter())
+                    .map(|((p, m), g)| (p - m) * g)
+                    .sum::<f64>()
+                    / (2.0 * h)
             })
             .collect();
         rows.push(compare(&name, param_name, shape, grads, &numeric, criterion));
@@ -197,7 +238,13 @@ pub fn check_layer(layer: &mut dyn Layer<f64>, input: &Array2<f64>, mode: Mode, 
 }
 
 /// Checks a loss's `∂L/∂X` for inputs `x` and labels `targets`.
-pub fn check_loss(loss: &mut dyn Loss<f64>, x: &Array2<f64>, targets: &[usize], criterion: Criterion, h: f64) -> CheckResult {
+pub fn check_loss(
+    loss: &mut dyn Loss<f64>,
+    x: &Array2<f64>,
+    targets: &[usize],
+    criterion: Criterion,
+    h: f64,
+) -> CheckResult {
     loss.forward(x.view(), targets);
     let mut grad = Array2::zeros((0, 0));
     loss.backward(x.view(), targets, &mut grad);
@@ -210,7 +257,14 @@ pub fn check_loss(loss: &mut dyn Loss<f64>, x: &Array2<f64>, targets: &[usize], 
         x_moved.as_slice_mut().expect("contiguous")[i] = original;
         value
     });
-    compare(loss.name(), "input", x.shape(), grad.as_slice().expect("contiguous"), &numeric, criterion)
+    compare(
+        loss.name(),
+        "input",
+        x.shape(),
+        grad.as_slice().expect("contiguous"),
+        &numeric,
+        criterion,
+    )
 }
 
 /// Checks a whole network end to end: `∂L/∂x` of its input and every parameter of every layer, with `L`
@@ -232,7 +286,12 @@ pub fn check_network(
     let grad_input = network.grad_input(0).to_owned();
     let mut analytic: Vec<(usize, &'static str, Vec<usize>, Vec<f64>)> = Vec::new();
     network.visit_params(&mut |layer, p| analytic.push((layer, p.name, p.shape.clone(), p.grad.to_vec())));
-    let names: Vec<String> = network.layers().iter().enumerate().map(|(i, l)| format!("{i}: {}", l.name())).collect();
+    let names: Vec<String> = network
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{i}: {}", l.name()))
+        .collect();
 
     let mut rows = Vec::new();
     let mut x_moved = x.clone();
@@ -245,7 +304,14 @@ pub fn check_network(
         value
     });
     let first = names.first().map(String::as_str).unwrap_or("network");
-    rows.push(compare(first, "input", x.shape(), grad_input.as_slice().expect("contiguous"), &numeric_input, criterion_for(first)));
+    rows.push(compare(
+        first,
+        "input",
+        x.shape(),
+        grad_input.as_slice().expect("contiguous"),
+        &numeric_input,
+        criterion_for(first),
+    ));
 
     for (index, (layer, param_name, shape, grads)) in analytic.iter().enumerate() {
         let numeric = central_differences(grads.len(), h, |i, delta| {
@@ -254,7 +320,14 @@ pub fn check_network(
             nudge_network_param(network, index, i, &|_| old);
             value
         });
-        rows.push(compare(&names[*layer], param_name, shape, grads, &numeric, criterion_for(&names[*layer])));
+        rows.push(compare(
+            &names[*layer],
+            param_name,
+            shape,
+            grads,
+            &numeric,
+            criterion_for(&names[*layer]),
+        ));
     }
     rows
 }

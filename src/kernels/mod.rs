@@ -49,11 +49,7 @@ pub fn sum_rows_into<T: Scalar>(x: ArrayView2<'_, T>, mut out: ArrayViewMut1<'_,
 }
 
 /// `out[j] ← Σ_i x[i, j] · y[i, j]`: a column-wise dot product, e.g. `∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂)`.
-pub fn sum_rows_of_product_into<T: Scalar>(
-    x: ArrayView2<'_, T>,
-    y: ArrayView2<'_, T>,
-    mut out: ArrayViewMut1<'_, T>,
-) {
+pub fn sum_rows_of_product_into<T: Scalar>(x: ArrayView2<'_, T>, y: ArrayView2<'_, T>, mut out: ArrayViewMut1<'_, T>) {
     out.fill(T::zero());
     for (row_x, row_y) in x.rows().into_iter().zip(y.rows()) {
         ndarray::Zip::from(&mut out)
@@ -95,6 +91,9 @@ pub fn argmax_rows<T: Scalar>(x: ArrayView2<'_, T>, out: &mut Vec<usize>) {
 /// Standardises `x` along `axis` (the axis the statistics are taken over: `Axis(0)` for BatchNorm,
 /// `Axis(1)` for LayerNorm): `x̂ = (x − μ) / √(σ² + ε)` with the biased variance `σ² = mean((x − μ)²)`.
 /// Writes `x̂`, and per group `μ`, `σ²` and `1/√(σ² + ε)`.
+///
+/// Both cases stream over contiguous rows: over the batch axis the per-feature sums are accumulated
+/// row by row rather than walking strided columns.
 pub fn standardize<T: Scalar>(
     x: ArrayView2<'_, T>,
     axis: Axis,
@@ -112,7 +111,30 @@ pub fn standardize<T: Scalar>(
             *buffer = ndarray::Array1::zeros(groups);
         }
     }
-    for (g, (lane, mut hat_lane)) in x.lanes(axis).into_iter().zip(x_hat.lanes_mut(axis)).enumerate() {
+    if axis == Axis(0) {
+        sum_rows_into(x, mean.view_mut());
+        mean.mapv_inplace(|s| s / count);
+        var.fill(T::zero());
+        for row in x.rows() {
+            ndarray::Zip::from(&mut *var)
+                .and(&row)
+                .and(&*mean)
+                .for_each(|v, &x, &mu| *v += (x - mu) * (x - mu));
+        }
+        var.mapv_inplace(|s| s / count);
+        ndarray::Zip::from(&mut *inv_std)
+            .and(&*var)
+            .for_each(|inv, &v| *inv = T::one() / (v + eps).sqrt());
+        for (mut hat, row) in x_hat.rows_mut().into_iter().zip(x.rows()) {
+            ndarray::Zip::from(&mut hat)
+                .and(&row)
+                .and(&*mean)
+                .and(&*inv_std)
+                .for_each(|h, &x, &mu, &inv| *h = (x - mu) * inv);
+        }
+        return;
+    }
+    for (g, (lane, mut hat_lane)) in x.rows().into_iter().zip(x_hat.rows_mut()).enumerate() {
         let mu = lane.iter().copied().sum::<T>() / count;
         let sigma2 = lane.iter().map(|&v| (v - mu) * (v - mu)).sum::<T>() / count;
         let inv = T::one() / (sigma2 + eps).sqrt();
@@ -134,7 +156,34 @@ pub fn standardize_backward<T: Scalar>(
 ) {
     ensure_shape(grad_input, x_hat.nrows(), x_hat.ncols());
     let count = T::of(x_hat.len_of(axis) as f64);
-    let lanes = grad_x_hat.lanes(axis).into_iter().zip(x_hat.lanes(axis)).zip(grad_input.lanes_mut(axis));
+    if axis == Axis(0) {
+        let mut mean_g = ndarray::Array1::zeros(x_hat.ncols());
+        let mut mean_gh = ndarray::Array1::zeros(x_hat.ncols());
+        sum_rows_into(grad_x_hat, mean_g.view_mut());
+        sum_rows_of_product_into(grad_x_hat, x_hat, mean_gh.view_mut());
+        mean_g.mapv_inplace(|s| s / count);
+        mean_gh.mapv_inplace(|s| s / count);
+        for ((mut dx, g), h) in grad_input
+            .rows_mut()
+            .into_iter()
+            .zip(grad_x_hat.rows())
+            .zip(x_hat.rows())
+        {
+            ndarray::Zip::from(&mut dx)
+                .and(&g)
+                .and(&h)
+                .and(&inv_std)
+                .and(&mean_g)
+                .and(&mean_gh)
+                .for_each(|dx, &g, &h, &inv, &mg, &mgh| *dx = inv * (g - mg - h * mgh));
+        }
+        return;
+    }
+    let lanes = grad_x_hat
+        .rows()
+        .into_iter()
+        .zip(x_hat.rows())
+        .zip(grad_input.rows_mut());
     for (g_index, ((g, h), mut dx)) in lanes.enumerate() {
         let mean_g = g.iter().copied().sum::<T>() / count;
         let mean_gh = g.iter().zip(h.iter()).map(|(&a, &b)| a * b).sum::<T>() / count;
@@ -153,3 +202,31 @@ fn other_axis(axis: Axis) -> Axis {
         Axis(0)
     }
 }
+
+/// Adds `bias[i]` to every entry of row `i` of `x`, e.g. a convolution's bias to each feature map
+/// `[C_out, OH·OW]`.
+pub fn add_column_vector<T: Scalar>(mut x: ArrayViewMut2<'_, T>, bias: ndarray::ArrayView1<'_, T>) {
+    for (mut row, &b) in x.rows_mut().into_iter().zip(bias.iter()) {
+        row.map_inplace(|v| *v += b);
+    }
+}
+
+/// `out[i] += Σ_j x[i, j]`: accumulates the row sums, e.g. `∂L/∂b += ∂L/∂Yₙ 1` over the samples of a batch.
+pub fn add_row_sums<T: Scalar>(x: ArrayView2<'_, T>, mut out: ArrayViewMut1<'_, T>) {
+    for (o, row) in out.iter_mut().zip(x.rows()) {
+        *o += row.sum();
+    }
+}
+
+/// `y ← y + x` element-wise, e.g. a skip connection adding a block's input to its output.
+pub fn add_assign<T: Scalar>(mut y: ArrayViewMut2<'_, T>, x: ArrayView2<'_, T>) {
+    y.zip_mut_with(&x, |y, &x| *y += x);
+}
+
+mod im2col;
+mod layout;
+mod pooling;
+
+pub use im2col::{col2im, im2col, SlidingWindow};
+pub use layout::{channels_first, channels_last};
+pub use pooling::{global_average_pool, global_average_pool_backward, max_pool, max_pool_backward};

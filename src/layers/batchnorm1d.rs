@@ -66,18 +66,40 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         self.mode = mode;
         match mode {
             Mode::Train => {
-                kernels::standardize(input, Axis(0), self.eps, &mut self.x_hat, &mut self.batch_mean, &mut self.batch_var, &mut self.inv_std);
+                kernels::standardize(
+                    input,
+                    Axis(0),
+                    self.eps,
+                    &mut self.x_hat,
+                    &mut self.batch_mean,
+                    &mut self.batch_var,
+                    &mut self.inv_std,
+                );
                 let count = input.nrows();
-                let unbiased = if count > 1 { T::of(count as f64 / (count - 1) as f64) } else { T::one() };
+                let unbiased = if count > 1 {
+                    T::of(count as f64 / (count - 1) as f64)
+                } else {
+                    T::one()
+                };
                 let m = self.momentum;
-                Zip::from(&mut self.running_mean).and(&self.batch_mean).for_each(|r, &b| *r = (T::one() - m) * *r + m * b);
-                Zip::from(&mut self.running_var).and(&self.batch_var).for_each(|r, &b| *r = (T::one() - m) * *r + m * b * unbiased);
+                Zip::from(&mut self.running_mean)
+                    .and(&self.batch_mean)
+                    .for_each(|r, &b| *r = (T::one() - m) * *r + m * b);
+                Zip::from(&mut self.running_var)
+                    .and(&self.batch_var)
+                    .for_each(|r, &b| *r = (T::one() - m) * *r + m * b * unbiased);
             }
             Mode::Eval => {
                 kernels::ensure_shape(&mut self.x_hat, input.nrows(), input.ncols());
-                Zip::from(&mut self.inv_std).and(&self.running_var).for_each(|inv, &v| *inv = T::one() / (v + self.eps).sqrt());
+                Zip::from(&mut self.inv_std)
+                    .and(&self.running_var)
+                    .for_each(|inv, &v| *inv = T::one() / (v + self.eps).sqrt());
                 for (mut hat, x) in self.x_hat.rows_mut().into_iter().zip(input.rows()) {
-                    Zip::from(&mut hat).and(&x).and(&self.running_mean).and(&self.inv_std).for_each(|h, &x, &mu, &inv| *h = (x - mu) * inv);
+                    Zip::from(&mut hat)
+                        .and(&x)
+                        .and(&self.running_mean)
+                        .and(&self.inv_std)
+                        .for_each(|h, &x, &mu, &inv| *h = (x - mu) * inv);
                 }
             }
         }
@@ -92,14 +114,29 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         grad_input: Option<&mut Array2<T>>,
     ) {
         // ∂L/∂β = 1ᵀ ∂L/∂Y, ∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂), g = ∂L/∂Y ∘ γ
-        affine_backward(grad_output, self.x_hat.view(), &mut self.gamma, &mut self.beta, &mut self.grad_x_hat);
+        affine_backward(
+            grad_output,
+            self.x_hat.view(),
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.grad_x_hat,
+        );
         let Some(grad_input) = grad_input else { return };
         match self.mode {
-            Mode::Train => kernels::standardize_backward(self.grad_x_hat.view(), self.x_hat.view(), self.inv_std.view(), Axis(0), grad_input),
+            Mode::Train => kernels::standardize_backward(
+                self.grad_x_hat.view(),
+                self.x_hat.view(),
+                self.inv_std.view(),
+                Axis(0),
+                grad_input,
+            ),
             Mode::Eval => {
                 kernels::ensure_shape(grad_input, grad_output.nrows(), grad_output.ncols());
                 for (mut dx, g) in grad_input.rows_mut().into_iter().zip(self.grad_x_hat.rows()) {
-                    Zip::from(&mut dx).and(&g).and(&self.inv_std).for_each(|dx, &g, &inv| *dx = g * inv);
+                    Zip::from(&mut dx)
+                        .and(&g)
+                        .and(&self.inv_std)
+                        .for_each(|dx, &g, &inv| *dx = g * inv);
                 }
             }
         }

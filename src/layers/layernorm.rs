@@ -58,15 +58,27 @@ pub(crate) fn affine_backward<T: Scalar>(
     kernels::sum_rows_of_product_into(grad_output, x_hat, gamma.grad.view_mut());
     kernels::ensure_shape(grad_x_hat, grad_output.nrows(), grad_output.ncols());
     for (mut g, dy) in grad_x_hat.rows_mut().into_iter().zip(grad_output.rows()) {
-        Zip::from(&mut g).and(&dy).and(&gamma.value).for_each(|g, &dy, &gamma| *g = dy * gamma);
+        Zip::from(&mut g)
+            .and(&dy)
+            .and(&gamma.value)
+            .for_each(|g, &dy, &gamma| *g = dy * gamma);
     }
 }
 
 /// `y = γ ∘ x̂ + β`, γ and β broadcast over rows.
-pub(crate) fn affine_forward<T: Scalar>(x_hat: ArrayView2<'_, T>, gamma: &Array1<T>, beta: &Array1<T>, output: &mut Array2<T>) {
+pub(crate) fn affine_forward<T: Scalar>(
+    x_hat: ArrayView2<'_, T>,
+    gamma: &Array1<T>,
+    beta: &Array1<T>,
+    output: &mut Array2<T>,
+) {
     kernels::ensure_shape(output, x_hat.nrows(), x_hat.ncols());
     for (mut y, hat) in output.rows_mut().into_iter().zip(x_hat.rows()) {
-        Zip::from(&mut y).and(&hat).and(gamma).and(beta).for_each(|y, &h, &g, &b| *y = g * h + b);
+        Zip::from(&mut y)
+            .and(&hat)
+            .and(gamma)
+            .and(beta)
+            .for_each(|y, &h, &g, &b| *y = g * h + b);
     }
 }
 
@@ -77,7 +89,15 @@ impl<T: Scalar> Layer<T> for LayerNorm<T> {
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {
         // x: [S, M], statistics per row over M, y: [S, M]
-        kernels::standardize(input, Axis(1), self.eps, &mut self.x_hat, &mut self.mean, &mut self.var, &mut self.inv_std);
+        kernels::standardize(
+            input,
+            Axis(1),
+            self.eps,
+            &mut self.x_hat,
+            &mut self.mean,
+            &mut self.var,
+            &mut self.inv_std,
+        );
         affine_forward(self.x_hat.view(), &self.gamma.value, &self.beta.value, output);
     }
 
@@ -88,9 +108,21 @@ impl<T: Scalar> Layer<T> for LayerNorm<T> {
         grad_output: ArrayView2<'_, T>,
         grad_input: Option<&mut Array2<T>>,
     ) {
-        affine_backward(grad_output, self.x_hat.view(), &mut self.gamma, &mut self.beta, &mut self.grad_x_hat);
+        affine_backward(
+            grad_output,
+            self.x_hat.view(),
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.grad_x_hat,
+        );
         if let Some(grad_input) = grad_input {
-            kernels::standardize_backward(self.grad_x_hat.view(), self.x_hat.view(), self.inv_std.view(), Axis(1), grad_input);
+            kernels::standardize_backward(
+                self.grad_x_hat.view(),
+                self.x_hat.view(),
+                self.inv_std.view(),
+                Axis(1),
+                grad_input,
+            );
         }
     }
 

@@ -64,18 +64,24 @@ impl<T: Scalar> Layer<T> for LayerNormComposed<T> {
         let mean = row_mean(input);
         // centre: c = x − μ
         kernels::ensure_shape(&mut self.centred, rows, cols);
-        Zip::from(self.centred.rows_mut()).and(input.rows()).and(&mean).for_each(|mut c, x, &mu| {
-            Zip::from(&mut c).and(&x).for_each(|c, &x| *c = x - mu);
-        });
+        Zip::from(self.centred.rows_mut())
+            .and(input.rows())
+            .and(&mean)
+            .for_each(|mut c, x, &mu| {
+                Zip::from(&mut c).and(&x).for_each(|c, &x| *c = x - mu);
+            });
         // variance: v = (1/M) Σ c²
         self.variance = row_mean(self.centred.mapv(|c| c * c).view());
         // normalise: x̂ = c (v + ε)^(−1/2)
         kernels::ensure_shape(&mut self.x_hat, rows, cols);
         let eps = self.eps;
-        Zip::from(self.x_hat.rows_mut()).and(self.centred.rows()).and(&self.variance).for_each(|mut h, c, &v| {
-            let r = T::one() / (v + eps).sqrt();
-            Zip::from(&mut h).and(&c).for_each(|h, &c| *h = c * r);
-        });
+        Zip::from(self.x_hat.rows_mut())
+            .and(self.centred.rows())
+            .and(&self.variance)
+            .for_each(|mut h, c, &v| {
+                let r = T::one() / (v + eps).sqrt();
+                Zip::from(&mut h).and(&c).for_each(|h, &c| *h = c * r);
+            });
         // affine: y = γ x̂ + β
         affine_forward(self.x_hat.view(), &self.gamma.value, &self.beta.value, output);
     }
@@ -88,7 +94,13 @@ impl<T: Scalar> Layer<T> for LayerNormComposed<T> {
         grad_input: Option<&mut Array2<T>>,
     ) {
         // affine
-        affine_backward(grad_output, self.x_hat.view(), &mut self.gamma, &mut self.beta, &mut self.grad_x_hat);
+        affine_backward(
+            grad_output,
+            self.x_hat.view(),
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.grad_x_hat,
+        );
         let Some(grad_input) = grad_input else { return };
         let (rows, cols) = self.x_hat.dim();
         let m = T::of(cols as f64);
@@ -108,11 +120,15 @@ impl<T: Scalar> Layer<T> for LayerNormComposed<T> {
             Zip::from(&mut grad_c).and(&grad_h).for_each(|gc, &gh| *gc = gh * r);
             let grad_v = -half * r * r * r * grad_h.iter().zip(c.iter()).map(|(&g, &c)| g * c).sum::<T>();
             // variance: ∂L/∂c += ∂L/∂v · 2c/M
-            Zip::from(&mut grad_c).and(&c).for_each(|gc, &c| *gc += grad_v * two * c / m);
+            Zip::from(&mut grad_c)
+                .and(&c)
+                .for_each(|gc, &c| *gc += grad_v * two * c / m);
             // centre: ∂L/∂x = ∂L/∂c, ∂L/∂μ = −Σ ∂L/∂c
             let grad_mu = -grad_c.iter().copied().sum::<T>();
             // mean: ∂L/∂x += ∂L/∂μ / M
-            Zip::from(&mut grad_x).and(&grad_c).for_each(|gx, &gc| *gx = gc + grad_mu / m);
+            Zip::from(&mut grad_x)
+                .and(&grad_c)
+                .for_each(|gx, &gc| *gx = gc + grad_mu / m);
         });
     }
 

@@ -49,7 +49,10 @@ impl<T: Scalar> Linear<T> {
                 (weight, bias)
             }
         };
-        Self { weight: Param::new(weight), bias: Param::new(bias) }
+        Self {
+            weight: Param::new(weight),
+            bias: Param::new(bias),
+        }
     }
 
     pub fn in_features(&self) -> usize {
@@ -73,7 +76,15 @@ impl<T: Scalar> Layer<T> for Linear<T> {
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {
         // x: [S, in], W: [out, in], y: [S, out]
         kernels::ensure_shape(output, input.nrows(), self.out_features());
-        kernels::gemm(T::one(), input, Transpose::No, self.weight.value.view(), Transpose::Yes, T::zero(), output.view_mut());
+        kernels::gemm(
+            T::one(),
+            input,
+            Transpose::No,
+            self.weight.value.view(),
+            Transpose::Yes,
+            T::zero(),
+            output.view_mut(),
+        );
         kernels::add_row_vector(output.view_mut(), self.bias.value.view());
     }
 
@@ -85,13 +96,29 @@ impl<T: Scalar> Layer<T> for Linear<T> {
         grad_input: Option<&mut Array2<T>>,
     ) {
         // ∂L/∂W = (∂L/∂Y)ᵀ X
-        kernels::gemm(T::one(), grad_output, Transpose::Yes, input, Transpose::No, T::zero(), self.weight.grad.view_mut());
+        kernels::gemm(
+            T::one(),
+            grad_output,
+            Transpose::Yes,
+            input,
+            Transpose::No,
+            T::zero(),
+            self.weight.grad.view_mut(),
+        );
         // ∂L/∂b = 1ᵀ ∂L/∂Y
         kernels::sum_rows_into(grad_output, self.bias.grad.view_mut());
         // ∂L/∂X = (∂L/∂Y) W
         if let Some(grad_input) = grad_input {
             kernels::ensure_shape(grad_input, input.nrows(), self.in_features());
-            kernels::gemm(T::one(), grad_output, Transpose::No, self.weight.value.view(), Transpose::No, T::zero(), grad_input.view_mut());
+            kernels::gemm(
+                T::one(),
+                grad_output,
+                Transpose::No,
+                self.weight.value.view(),
+                Transpose::No,
+                T::zero(),
+                grad_input.view_mut(),
+            );
         }
     }
 

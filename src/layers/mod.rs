@@ -8,22 +8,32 @@ use ndarray::{Array, Array2, ArrayView2, Dimension};
 use crate::Scalar;
 
 mod batchnorm1d;
+mod batchnorm2d;
+mod conv2d;
 mod elu;
+mod global_avg_pool;
 mod layernorm;
 mod layernorm_composed;
 mod linear;
+mod maxpool2d;
+mod preact_block;
 mod relu;
 mod softmax;
 mod tanh;
 
 pub use batchnorm1d::BatchNorm1d;
+pub use batchnorm2d::BatchNorm2d;
+pub use conv2d::{Conv2d, Conv2dConfig};
 pub use elu::Elu;
+pub use global_avg_pool::GlobalAvgPool;
 pub use layernorm::LayerNorm;
 pub use layernorm_composed::LayerNormComposed;
 pub use linear::{Linear, LinearInit};
+pub use maxpool2d::{MaxPool2d, MaxPool2dConfig};
+pub use preact_block::PreActBlock;
 pub use relu::Relu;
-pub use softmax::Softmax;
 pub(crate) use softmax::softmax_rows;
+pub use softmax::Softmax;
 pub use tanh::Tanh;
 
 /// Training uses batch statistics (BatchNorm); evaluation uses running statistics.
@@ -116,11 +126,7 @@ pub(crate) fn elementwise_backward<T: Scalar>(
 }
 
 /// Applies `output[i] = f(input[i])`: the forward of every element-wise activation.
-pub(crate) fn elementwise_forward<T: Scalar>(
-    input: ArrayView2<'_, T>,
-    output: &mut Array2<T>,
-    f: impl Fn(T) -> T,
-) {
+pub(crate) fn elementwise_forward<T: Scalar>(input: ArrayView2<'_, T>, output: &mut Array2<T>, f: impl Fn(T) -> T) {
     crate::kernels::ensure_shape(output, input.nrows(), input.ncols());
     ndarray::Zip::from(output).and(&input).for_each(|y, &x| *y = f(x));
 }

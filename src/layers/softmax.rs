@@ -42,9 +42,16 @@ impl<T: Scalar> Layer<T> for Softmax {
     ) {
         let Some(grad_input) = grad_input else { return };
         kernels::ensure_shape(grad_input, output.nrows(), output.ncols());
-        for ((y, g), mut dx) in output.axis_iter(Axis(0)).zip(grad_output.axis_iter(Axis(0))).zip(grad_input.axis_iter_mut(Axis(0))) {
+        for ((y, g), mut dx) in output
+            .axis_iter(Axis(0))
+            .zip(grad_output.axis_iter(Axis(0)))
+            .zip(grad_input.axis_iter_mut(Axis(0)))
+        {
             let row_dot: T = y.iter().zip(g.iter()).map(|(&y, &g)| y * g).sum();
-            Zip::from(&mut dx).and(&y).and(&g).for_each(|dx, &y, &g| *dx = y * (g - row_dot));
+            Zip::from(&mut dx)
+                .and(&y)
+                .and(&g)
+                .for_each(|dx, &y, &g| *dx = y * (g - row_dot));
         }
     }
 }

@@ -70,14 +70,22 @@ impl MlpConfig {
         width("input features", self.input_features)?;
         width("classes", self.classes)?;
         if self.hidden.len() > 64 {
-            return Err(ConfigError::new("hidden layers", "at most 64 hidden layers", self.hidden.len()));
+            return Err(ConfigError::new(
+                "hidden layers",
+                "at most 64 hidden layers",
+                self.hidden.len(),
+            ));
         }
         for &h in &self.hidden {
             width("hidden units", h)?;
         }
         if let LinearInit::Normal { std } = self.init {
             if !(std.is_finite() && std >= 0.0) {
-                return Err(ConfigError::new("init std", "a finite, non-negative standard deviation", std));
+                return Err(ConfigError::new(
+                    "init std",
+                    "a finite, non-negative standard deviation",
+                    std,
+                ));
             }
         }
         Ok(())

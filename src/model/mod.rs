@@ -1,7 +1,9 @@
 //! Models: a sequence of layers followed by a loss, and builders from plain configs.
+mod cnn;
 mod mlp;
 mod network;
 
+pub use cnn::{CnnConfig, LayerSpec, LayerSummary};
 pub use mlp::{Activation, MlpConfig, Normalization};
 pub use network::{LossKind, Network};
 
@@ -13,6 +15,7 @@ use crate::Scalar;
 #[serde(tag = "model", rename_all = "kebab-case")]
 pub enum ModelConfig {
     Mlp(MlpConfig),
+    Cnn(CnnConfig),
 }
 
 impl ModelConfig {
@@ -20,6 +23,33 @@ impl ModelConfig {
     pub fn build<T: Scalar>(&self, seed: u64) -> Result<Network<T>, ConfigError> {
         match self {
             ModelConfig::Mlp(config) => config.build(seed),
+            ModelConfig::Cnn(config) => config.build(seed),
         }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            ModelConfig::Mlp(config) => config.validate(),
+            ModelConfig::Cnn(config) => config.summary().map(|_| ()),
+        }
+    }
+
+    /// Multiply-adds of one image's forward pass (linear and convolution layers).
+    pub fn forward_multiply_adds(&self) -> Result<u64, ConfigError> {
+        match self {
+            ModelConfig::Mlp(config) => {
+                config.validate()?;
+                let mut widths = vec![config.input_features];
+                widths.extend(&config.hidden);
+                widths.push(config.classes);
+                Ok(widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum())
+            }
+            ModelConfig::Cnn(config) => Ok(config.summary()?.iter().map(|s| s.multiply_adds).sum()),
+        }
+    }
+
+    /// Training FLOPs per image: multiply-adds × 2, forward + backward ≈ 3 × forward.
+    pub fn training_flops_per_image(&self) -> Result<u64, ConfigError> {
+        Ok(self.forward_multiply_adds()? * 2 * 3)
     }
 }

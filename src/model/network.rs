@@ -77,7 +77,10 @@ impl<T: Scalar> Network<T> {
 
     /// The output of the latest forward pass.
     pub fn output(&self) -> ArrayView2<'_, T> {
-        self.activations.last().map(|a| a.view()).unwrap_or_else(|| ArrayView2::from_shape((0, 0), &[]).expect("empty view"))
+        self.activations
+            .last()
+            .map(|a| a.view())
+            .unwrap_or_else(|| ArrayView2::from_shape((0, 0), &[]).expect("empty view"))
     }
 
     /// The output of layer `i` in the latest forward pass.
@@ -101,10 +104,15 @@ impl<T: Scalar> Network<T> {
     /// does not).
     pub fn backward(&mut self, x: ArrayView2<'_, T>, targets: &[usize], input_grad: bool) {
         let last = self.layers.len() - 1;
-        self.loss.backward(self.activations[last].view(), targets, &mut self.grad_output);
+        self.loss
+            .backward(self.activations[last].view(), targets, &mut self.grad_output);
         for i in (0..=last).rev() {
             let (lower, upper) = self.grad_inputs.split_at_mut(i + 1);
-            let grad_output = if i == last { self.grad_output.view() } else { upper[0].view() };
+            let grad_output = if i == last {
+                self.grad_output.view()
+            } else {
+                upper[0].view()
+            };
             let input = if i == 0 { x } else { self.activations[i - 1].view() };
             let grad_input = if i > 0 || input_grad { Some(&mut lower[i]) } else { None };
             self.layers[i].backward(input, self.activations[i].view(), grad_output, grad_input);
@@ -162,7 +170,11 @@ impl<T: Scalar> Network<T> {
         other.visit_params(&mut |_, p| values.extend(p.value.iter().map(|v| v.to_f64_lossy())));
         other.visit_buffers(&mut |_, _, b| values.extend(b.iter().map(|v| v.to_f64_lossy())));
         let mut source = values.into_iter();
-        self.visit_params(&mut |_, p| p.value.iter_mut().for_each(|v| *v = T::of(source.next().unwrap_or(0.0))));
+        self.visit_params(&mut |_, p| {
+            p.value
+                .iter_mut()
+                .for_each(|v| *v = T::of(source.next().unwrap_or(0.0)))
+        });
         self.visit_buffers(&mut |_, _, b| b.iter_mut().for_each(|v| *v = T::of(source.next().unwrap_or(0.0))));
     }
 }

@@ -45,7 +45,13 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
         network.visit_params(&mut |_, p| {
             let m = state_for(first, index, p.value.len());
             let v = state_for(second, index, p.value.len());
-            for (((theta, &grad), m), v) in p.value.iter_mut().zip(p.grad.iter()).zip(m.iter_mut()).zip(v.iter_mut()) {
+            for (((theta, &grad), m), v) in p
+                .value
+                .iter_mut()
+                .zip(p.grad.iter())
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+            {
                 let g = grad + wd * *theta;
                 *m = b1 * *m + (T::one() - b1) * g;
                 *v = b2 * *v + (T::one() - b2) * g * g;

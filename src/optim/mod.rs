@@ -48,12 +48,23 @@ fn default_eps() -> f64 {
 impl OptimizerConfig {
     /// Plain mini-batch SGD, as the course's MLPs.
     pub fn sgd(learning_rate: f64) -> Self {
-        Self::Sgd { learning_rate, momentum: 0.0, weight_decay: 0.0, nesterov: false }
+        Self::Sgd {
+            learning_rate,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+        }
     }
 
     /// Adam with PyTorch's defaults.
     pub fn adam(learning_rate: f64) -> Self {
-        Self::Adam { learning_rate, beta1: default_beta1(), beta2: default_beta2(), eps: default_eps(), weight_decay: 0.0 }
+        Self::Adam {
+            learning_rate,
+            beta1: default_beta1(),
+            beta2: default_beta2(),
+            eps: default_eps(),
+            weight_decay: 0.0,
+        }
     }
 
     pub fn learning_rate(&self) -> f64 {
@@ -82,14 +93,25 @@ impl OptimizerConfig {
             }
         };
         match *self {
-            Self::Sgd { momentum, weight_decay, nesterov, .. } => {
+            Self::Sgd {
+                momentum,
+                weight_decay,
+                nesterov,
+                ..
+            } => {
                 unit("momentum", momentum)?;
                 non_negative("weight decay", weight_decay)?;
                 if nesterov && momentum == 0.0 {
                     return Err(ConfigError::new("nesterov", "a momentum > 0 with Nesterov", momentum));
                 }
             }
-            Self::Adam { beta1, beta2, eps, weight_decay, .. } => {
+            Self::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
                 unit("beta1", beta1)?;
                 unit("beta2", beta2)?;
                 non_negative("weight decay", weight_decay)?;
@@ -104,12 +126,19 @@ impl OptimizerConfig {
     pub fn build<T: Scalar>(&self) -> Result<Box<dyn Optimizer<T>>, ConfigError> {
         self.validate()?;
         Ok(match *self {
-            Self::Sgd { learning_rate, momentum, weight_decay, nesterov } => {
-                Box::new(Sgd::new(learning_rate, momentum, weight_decay, nesterov))
-            }
-            Self::Adam { learning_rate, beta1, beta2, eps, weight_decay } => {
-                Box::new(Adam::new(learning_rate, beta1, beta2, eps, weight_decay))
-            }
+            Self::Sgd {
+                learning_rate,
+                momentum,
+                weight_decay,
+                nesterov,
+            } => Box::new(Sgd::new(learning_rate, momentum, weight_decay, nesterov)),
+            Self::Adam {
+                learning_rate,
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => Box::new(Adam::new(learning_rate, beta1, beta2, eps, weight_decay)),
         })
     }
 }

@@ -16,7 +16,14 @@ pub struct Sgd<T: Scalar> {
 
 impl<T: Scalar> Sgd<T> {
     pub fn new(learning_rate: f64, momentum: f64, weight_decay: f64, nesterov: bool) -> Self {
-        Self { learning_rate, momentum: T::of(momentum), weight_decay: T::of(weight_decay), nesterov, velocity: Vec::new(), started: false }
+        Self {
+            learning_rate,
+            momentum: T::of(momentum),
+            weight_decay: T::of(weight_decay),
+            nesterov,
+            velocity: Vec::new(),
+            started: false,
+        }
     }
 }
 

@@ -29,7 +29,12 @@ before(async () => {
   await page.goto(url);
 });
 
+// The page as the tests left it, passed or failed, to look at.
 after(async () => {
+  if (page) {
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: new URL('lab.png', screenshotDir).pathname, fullPage: true });
+  }
   await browser?.close();
 });
 
@@ -48,14 +53,25 @@ test('Check gradients renders a table in which every row passes', async () => {
   await page.waitForFunction(() => document.querySelector('#gradcheck-summary')?.textContent.endsWith('passed.'), null, {
     timeout: 60_000,
   });
-  // Screenshot first, so a failing table can be looked at.
-  mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: new URL('lab.png', screenshotDir).pathname, fullPage: true });
   const rows = await page.locator('#gradcheck-rows tr').count();
   const passed = await page.locator('#gradcheck-rows td.pass').count();
   assert.ok(rows > 0, 'the gradient-check table has rows');
   assert.equal(passed, rows, `${rows - passed} of ${rows} gradient checks failed`);
   assert.equal(await page.textContent('#gradcheck-summary'), `${rows} of ${rows} gradient checks passed.`);
+});
+
+test('Train 100 steps trains the default MLP and reports its test accuracy', async () => {
+  await page.click('#train-steps');
+  await page.waitForFunction(() => document.querySelector('#train-status')?.textContent.includes('test accuracy'), null, {
+    timeout: 120_000,
+  });
+  const status = await page.textContent('#train-status');
+  const match = status.match(/^Step 100 of \d+: batch loss ([\d.]+), test accuracy ([\d.]+) % on (\d+) images$/);
+  assert.ok(match, `unexpected training status: ${status}`);
+  const [, loss, accuracy] = match.map(Number);
+  assert.ok(Number.isFinite(loss) && loss > 0, `batch loss ${loss}`);
+  assert.ok(accuracy >= 0 && accuracy <= 100, `test accuracy ${accuracy} %`);
+  assert.equal(await page.isEnabled('#train-steps'), true, 'the button is enabled again after 100 steps');
 });
 
 test('the page logged no console errors', () => {

@@ -3,19 +3,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use backprop_lab::data::{self, Dataset, SyntheticConfig};
+use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::gradcheck::{suite, CheckResult, SuiteOptions};
 use backprop_lab::layers::LinearInit;
-use backprop_lab::model::{Activation, LossKind, MlpConfig, ModelConfig, Normalization};
+use backprop_lab::model::{Activation, CnnConfig, LossKind, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
-use backprop_lab::train::{curves_csv, TrainConfig, Trainer};
+use backprop_lab::train::{curves_csv, Schedule, TrainConfig, Trainer};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod png;
 
 #[derive(Parser)]
-#[command(name = "lab", version, about = "backprop-lab: hand-derived backprop on CIFAR-10, from the command line")]
+#[command(
+    name = "lab",
+    version,
+    about = "backprop-lab: hand-derived backprop on CIFAR-10, from the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,12 +33,72 @@ enum Command {
     Gradcheck(GradcheckArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum ModelKind {
+    /// The course's MLP (defaults: SGD, lr 1e-3, batch 200, 1400 steps, eval every 100).
     Mlp,
+    /// The course's ConvNet (defaults: Adam, lr 1e-4, batch 32, 5000 steps, eval every 500).
+    Convnet,
+    /// The lab's small CNN; its defaults are its training recipe (see README).
+    SmallCnn,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// The defaults of each model: the course's scripts, and the small CNN's recipe.
+struct Defaults {
+    optimizer: OptimizerKind,
+    lr: f64,
+    batch_size: usize,
+    steps: usize,
+    eval_every: usize,
+    augment: bool,
+    schedule: ScheduleKind,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum ScheduleKind {
+    /// The same learning rate throughout (the course).
+    Constant,
+    /// Linear warm-up over the first 15 % of the steps, then linear decay to 0.
+    OneCycle,
+    /// Multiply by --decay-factor every --decay-every steps.
+    Step,
+}
+
+impl ModelKind {
+    fn defaults(self) -> Defaults {
+        match self {
+            ModelKind::Mlp => Defaults {
+                optimizer: OptimizerKind::Sgd,
+                lr: 1e-3,
+                batch_size: 200,
+                steps: 1400,
+                eval_every: 100,
+                augment: false,
+                schedule: ScheduleKind::Constant,
+            },
+            ModelKind::Convnet => Defaults {
+                optimizer: OptimizerKind::Adam,
+                lr: 1e-4,
+                batch_size: 32,
+                steps: 5000,
+                eval_every: 500,
+                augment: false,
+                schedule: ScheduleKind::Constant,
+            },
+            ModelKind::SmallCnn => Defaults {
+                optimizer: OptimizerKind::Adam,
+                lr: 2e-3,
+                batch_size: 64,
+                steps: 3000,
+                eval_every: 500,
+                augment: true,
+                schedule: ScheduleKind::OneCycle,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum OptimizerKind {
     Sgd,
     Adam,
@@ -75,23 +139,41 @@ struct TrainArgs {
     /// A separate softmax layer and cross-entropy on probabilities (the report's modules) instead of the fused loss.
     #[arg(long)]
     softmax_then_ce: bool,
-    #[arg(long, value_enum, default_value = "sgd")]
-    optimizer: OptimizerKind,
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// Default: the model's (see --model).
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    /// Learning rate. Default: the model's.
+    #[arg(long)]
+    lr: Option<f64>,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0)]
     momentum: f64,
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f64,
-    #[arg(long, default_value_t = 200)]
-    batch_size: usize,
-    #[arg(long, default_value_t = 1400)]
-    steps: usize,
-    #[arg(long, default_value_t = 100)]
-    eval_every: usize,
+    /// Default: the model's.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Default: the model's.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Evaluate on the whole test set every this many steps. Default: the model's.
+    #[arg(long)]
+    eval_every: Option<usize>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Random crops (4-pixel padding) and horizontal flips of the training images. Default: the model's
+    /// (off for mlp and convnet, as the course).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    augment: Option<bool>,
+    /// Learning-rate schedule. Default: the model's (constant for mlp and convnet).
+    #[arg(long, value_enum)]
+    schedule: Option<ScheduleKind>,
+    /// With --schedule step: steps between decays.
+    #[arg(long, default_value_t = 1500)]
+    decay_every: usize,
+    /// With --schedule step: the factor of each decay.
+    #[arg(long, default_value_t = 0.1)]
+    decay_factor: f64,
     /// Seed and sizes of the synthetic data set (used when --data is not given).
     #[arg(long, default_value_t = 0)]
     synthetic_seed: u64,
@@ -142,7 +224,10 @@ pub fn main() -> ExitCode {
 }
 
 fn train_config(args: &TrainArgs) -> TrainConfig {
+    let defaults = args.model.defaults();
     let model = match args.model {
+        ModelKind::Convnet => ModelConfig::Cnn(CnnConfig::convnet()),
+        ModelKind::SmallCnn => ModelConfig::Cnn(CnnConfig::small_cnn()),
         ModelKind::Mlp => ModelConfig::Mlp(MlpConfig {
             hidden: args.hidden.clone(),
             activation: match args.activation {
@@ -161,20 +246,59 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
                 InitKind::Pytorch => LinearInit::PyTorch,
                 InitKind::Normal => LinearInit::Normal { std: args.init_std },
             },
-            loss: if args.softmax_then_ce { LossKind::SoftmaxThenCrossEntropy } else { LossKind::SoftmaxCrossEntropy },
+            loss: if args.softmax_then_ce {
+                LossKind::SoftmaxThenCrossEntropy
+            } else {
+                LossKind::SoftmaxCrossEntropy
+            },
             ..MlpConfig::default()
         }),
     };
-    let optimizer = match args.optimizer {
-        OptimizerKind::Sgd => OptimizerConfig::Sgd { learning_rate: args.lr, momentum: args.momentum, weight_decay: args.weight_decay, nesterov: false },
-        OptimizerKind::Adam => OptimizerConfig::Adam { learning_rate: args.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: args.weight_decay },
+    let lr = args.lr.unwrap_or(defaults.lr);
+    let optimizer = match args.optimizer.unwrap_or(defaults.optimizer) {
+        OptimizerKind::Sgd => OptimizerConfig::Sgd {
+            learning_rate: lr,
+            momentum: args.momentum,
+            weight_decay: args.weight_decay,
+            nesterov: false,
+        },
+        OptimizerKind::Adam => OptimizerConfig::Adam {
+            learning_rate: lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: args.weight_decay,
+        },
     };
-    TrainConfig { model, optimizer, batch_size: args.batch_size, steps: args.steps, eval_every: args.eval_every, seed: args.seed }
+    TrainConfig {
+        model,
+        optimizer,
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        steps: args.steps.unwrap_or(defaults.steps),
+        eval_every: args.eval_every.unwrap_or(defaults.eval_every),
+        seed: args.seed,
+        augmentation: match args.augment.unwrap_or(defaults.augment) {
+            true => Augmentation::standard(),
+            false => Augmentation::default(),
+        },
+        schedule: match args.schedule.unwrap_or(defaults.schedule) {
+            ScheduleKind::Constant => Schedule::Constant,
+            ScheduleKind::OneCycle => Schedule::OneCycle { warmup: 0.15 },
+            ScheduleKind::Step => Schedule::Step {
+                every: args.decay_every,
+                factor: args.decay_factor,
+            },
+        },
+    }
 }
 
 fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
     match args.data.as_slice() {
-        [] => Ok(data::synthetic(&SyntheticConfig { seed: args.synthetic_seed, train_size: args.synthetic_train, test_size: args.synthetic_test })),
+        [] => Ok(data::synthetic(&SyntheticConfig {
+            seed: args.synthetic_seed,
+            train_size: args.synthetic_train,
+            test_size: args.synthetic_test,
+        })),
         [path] => data::load_path(path).map_err(|e| e.to_string()),
         paths => {
             let mut files = Vec::new();
@@ -203,8 +327,21 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
     let parameters = trainer.network_mut().parameter_count();
     let layers: Vec<String> = trainer.network().layers().iter().map(|l| l.name()).collect();
     eprintln!("model: {} ({parameters} parameters)", layers.join(" → "));
+    if let Ok(flops) = config.model.training_flops_per_image() {
+        eprintln!(
+            "training compute: {:.3} GFLOP per image, {:.3e} FLOP for {} steps of {}",
+            flops as f64 / 1e9,
+            flops as f64 * (config.steps * config.batch_size) as f64,
+            config.steps,
+            config.batch_size
+        );
+    }
 
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(config.steps as u64) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(config.steps as u64)
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} steps [{elapsed_precise} < {eta_precise}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -228,12 +365,23 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
     });
     bar.finish_and_clear();
     let wall_seconds = training_started.elapsed().as_secs_f64();
-    write_outputs(&args.out, &trainer, &config, &dataset, parameters, wall_seconds, result.as_ref().err())?;
+    write_outputs(
+        &args.out,
+        &trainer,
+        &config,
+        &dataset,
+        parameters,
+        wall_seconds,
+        result.as_ref().err(),
+    )?;
     match result {
         Ok(()) => {
             let last = trainer.curves().last().copied();
             if let Some(p) = last {
-                println!("final test accuracy {:.4}, test loss {:.4} after {} steps in {:.1} s", p.test_accuracy, p.test_loss, p.step, wall_seconds);
+                println!(
+                    "final test accuracy {:.4}, test loss {:.4} after {} steps in {:.1} s",
+                    p.test_accuracy, p.test_loss, p.step, wall_seconds
+                );
             }
             println!("wrote {}", args.out.display());
             Ok(ExitCode::SUCCESS)
@@ -261,6 +409,7 @@ fn write_outputs(
         "steps": trainer.steps_done(),
         "wall_seconds": wall_seconds,
         "parameters": parameters,
+        "train_flops": config.model.training_flops_per_image().ok().map(|f| f * (trainer.steps_done() * config.batch_size) as u64),
         "dataset": { "name": dataset.name, "train_images": dataset.train.len(), "test_images": dataset.test.len() },
         "config": config,
         "error": error.map(|e| e.to_string()),
@@ -269,7 +418,12 @@ fn write_outputs(
         let path = out.join(name);
         std::fs::write(&path, contents).map_err(|e| format!("{}: cannot write: {e}", path.display()))
     };
-    write("summary.json", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?.as_bytes())?;
+    write(
+        "summary.json",
+        serde_json::to_string_pretty(&summary)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
+    )?;
     write("curves.csv", curves_csv(curves).as_bytes())?;
     let title = format!("{} — {}", dataset.name, describe(config));
     if let Err(message) = png::write_curves_png(&out.join("curves.png"), curves, &title) {
@@ -279,24 +433,30 @@ fn write_outputs(
 }
 
 fn describe(config: &TrainConfig) -> String {
-    let ModelConfig::Mlp(mlp) = &config.model;
-    let hidden: Vec<String> = mlp.hidden.iter().map(|h| h.to_string()).collect();
+    let model = match &config.model {
+        ModelConfig::Mlp(mlp) => {
+            let hidden: Vec<String> = mlp.hidden.iter().map(|h| h.to_string()).collect();
+            format!("MLP {} {:?} {:?}", hidden.join(","), mlp.activation, mlp.normalization)
+        }
+        ModelConfig::Cnn(cnn) => cnn.name.clone(),
+    };
     let optimizer = match config.optimizer {
         OptimizerConfig::Sgd { .. } => "SGD",
         OptimizerConfig::Adam { .. } => "Adam",
     };
     format!(
-        "MLP {} {:?} {:?}, {optimizer} lr {}, batch {}",
-        hidden.join(","),
-        mlp.activation,
-        mlp.normalization,
+        "{model}, {optimizer} lr {}, batch {}",
         config.optimizer.learning_rate(),
         config.batch_size
     )
 }
 
 fn gradcheck(args: GradcheckArgs) -> Result<ExitCode, String> {
-    let options = SuiteOptions { seed: args.seed, trials: args.trials, layer_norm_trials: args.trials };
+    let options = SuiteOptions {
+        seed: args.seed,
+        trials: args.trials,
+        layer_norm_trials: args.trials,
+    };
     let rows = suite(&options);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
@@ -315,7 +475,10 @@ fn gradcheck(args: GradcheckArgs) -> Result<ExitCode, String> {
 
 fn print_table(rows: &[CheckResult]) {
     let width = rows.iter().map(|r| r.layer.chars().count()).max().unwrap_or(5).max(5);
-    println!("{:<width$}  {:<24} {:<10} {:>12} {:>10}  result", "layer", "parameter", "shape", "max rel err", "tolerance");
+    println!(
+        "{:<width$}  {:<24} {:<10} {:>12} {:>10}  result",
+        "layer", "parameter", "shape", "max rel err", "tolerance"
+    );
     for r in rows {
         let shape: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
         println!(
