@@ -116,7 +116,9 @@ impl CnnConfig {
     }
 
     /// The lab's small CNN, designed to train in a browser tab on one CPU core: four 3×3 conv-BN-ReLU
-    /// stages (32, 64, 128, 256 channels) with 2×2 max-pools, global average pooling and a linear layer.
+    /// stages (24, 48, 96, 192 channels; no conv bias, BatchNorm's β takes its place) with 2×2 max-pools
+    /// after the first three, global average pooling and a linear layer: 8.7 M multiply-adds per image
+    /// (0.052 GFLOP to train on one image), 221 k parameters.
     pub fn small_cnn() -> Self {
         let pool = LayerSpec::MaxPool {
             kernel: 2,

@@ -89,7 +89,7 @@ impl ModelKind {
                 optimizer: OptimizerKind::Adam,
                 lr: 2e-3,
                 batch_size: 64,
-                steps: 3000,
+                steps: 4500,
                 eval_every: 500,
                 augment: true,
                 schedule: ScheduleKind::OneCycle,
