@@ -110,3 +110,17 @@ fn malformed_cnn_configs_are_clear_errors() {
         );
     }
 }
+
+#[test]
+fn small_cnn_recipe_fits_the_15_tflop_budget() {
+    use backprop_lab::train::TrainConfig;
+    let recipe = TrainConfig::small_cnn();
+    recipe.validate().expect("the recipe is valid");
+    let flops = recipe.training_flops().expect("valid");
+    assert!(flops as f64 <= 1.5e13, "{flops:e} FLOP");
+    assert!(!recipe.augmentation.is_none());
+    assert!(
+        TrainConfig::convnet().augmentation.is_none(),
+        "the course trained without augmentation"
+    );
+}

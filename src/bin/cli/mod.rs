@@ -6,7 +6,7 @@ use std::time::Instant;
 use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::gradcheck::{suite, CheckResult, SuiteOptions};
 use backprop_lab::layers::LinearInit;
-use backprop_lab::model::{Activation, CnnConfig, LossKind, MlpConfig, ModelConfig, Normalization};
+use backprop_lab::model::{Activation, LossKind, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{curves_csv, Schedule, TrainConfig, Trainer};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -43,17 +43,6 @@ enum ModelKind {
     SmallCnn,
 }
 
-/// The defaults of each model: the course's scripts, and the small CNN's recipe.
-struct Defaults {
-    optimizer: OptimizerKind,
-    lr: f64,
-    batch_size: usize,
-    steps: usize,
-    eval_every: usize,
-    augment: bool,
-    schedule: ScheduleKind,
-}
-
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum ScheduleKind {
     /// The same learning rate throughout (the course).
@@ -65,35 +54,12 @@ enum ScheduleKind {
 }
 
 impl ModelKind {
-    fn defaults(self) -> Defaults {
+    /// The defaults of each model: the course's scripts, and the small CNN's recipe.
+    fn preset(self) -> TrainConfig {
         match self {
-            ModelKind::Mlp => Defaults {
-                optimizer: OptimizerKind::Sgd,
-                lr: 1e-3,
-                batch_size: 200,
-                steps: 1400,
-                eval_every: 100,
-                augment: false,
-                schedule: ScheduleKind::Constant,
-            },
-            ModelKind::Convnet => Defaults {
-                optimizer: OptimizerKind::Adam,
-                lr: 1e-4,
-                batch_size: 32,
-                steps: 5000,
-                eval_every: 500,
-                augment: false,
-                schedule: ScheduleKind::Constant,
-            },
-            ModelKind::SmallCnn => Defaults {
-                optimizer: OptimizerKind::Adam,
-                lr: 2e-3,
-                batch_size: 64,
-                steps: 4500,
-                eval_every: 500,
-                augment: true,
-                schedule: ScheduleKind::OneCycle,
-            },
+            ModelKind::Mlp => TrainConfig::default(),
+            ModelKind::Convnet => TrainConfig::convnet(),
+            ModelKind::SmallCnn => TrainConfig::small_cnn(),
         }
     }
 }
@@ -224,10 +190,9 @@ pub fn main() -> ExitCode {
 }
 
 fn train_config(args: &TrainArgs) -> TrainConfig {
-    let defaults = args.model.defaults();
+    let preset = args.model.preset();
     let model = match args.model {
-        ModelKind::Convnet => ModelConfig::Cnn(CnnConfig::convnet()),
-        ModelKind::SmallCnn => ModelConfig::Cnn(CnnConfig::small_cnn()),
+        ModelKind::Convnet | ModelKind::SmallCnn => preset.model.clone(),
         ModelKind::Mlp => ModelConfig::Mlp(MlpConfig {
             hidden: args.hidden.clone(),
             activation: match args.activation {
@@ -254,8 +219,12 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
             ..MlpConfig::default()
         }),
     };
-    let lr = args.lr.unwrap_or(defaults.lr);
-    let optimizer = match args.optimizer.unwrap_or(defaults.optimizer) {
+    let lr = args.lr.unwrap_or(preset.optimizer.learning_rate());
+    let preset_optimizer = match preset.optimizer {
+        OptimizerConfig::Sgd { .. } => OptimizerKind::Sgd,
+        OptimizerConfig::Adam { .. } => OptimizerKind::Adam,
+    };
+    let optimizer = match args.optimizer.unwrap_or(preset_optimizer) {
         OptimizerKind::Sgd => OptimizerConfig::Sgd {
             learning_rate: lr,
             momentum: args.momentum,
@@ -273,21 +242,23 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
     TrainConfig {
         model,
         optimizer,
-        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
-        steps: args.steps.unwrap_or(defaults.steps),
-        eval_every: args.eval_every.unwrap_or(defaults.eval_every),
+        batch_size: args.batch_size.unwrap_or(preset.batch_size),
+        steps: args.steps.unwrap_or(preset.steps),
+        eval_every: args.eval_every.unwrap_or(preset.eval_every),
         seed: args.seed,
-        augmentation: match args.augment.unwrap_or(defaults.augment) {
-            true => Augmentation::standard(),
-            false => Augmentation::default(),
+        augmentation: match args.augment {
+            Some(true) => Augmentation::standard(),
+            Some(false) => Augmentation::default(),
+            None => preset.augmentation,
         },
-        schedule: match args.schedule.unwrap_or(defaults.schedule) {
-            ScheduleKind::Constant => Schedule::Constant,
-            ScheduleKind::OneCycle => Schedule::OneCycle { warmup: 0.15 },
-            ScheduleKind::Step => Schedule::Step {
+        schedule: match args.schedule {
+            Some(ScheduleKind::Constant) => Schedule::Constant,
+            Some(ScheduleKind::OneCycle) => Schedule::OneCycle { warmup: 0.15 },
+            Some(ScheduleKind::Step) => Schedule::Step {
                 every: args.decay_every,
                 factor: args.decay_factor,
             },
+            None => preset.schedule,
         },
     }
 }
@@ -409,7 +380,7 @@ fn write_outputs(
         "steps": trainer.steps_done(),
         "wall_seconds": wall_seconds,
         "parameters": parameters,
-        "train_flops": config.model.training_flops_per_image().ok().map(|f| f * (trainer.steps_done() * config.batch_size) as u64),
+        "train_flops": TrainConfig { steps: trainer.steps_done(), ..config.clone() }.training_flops().ok(),
         "dataset": { "name": dataset.name, "train_images": dataset.train.len(), "test_images": dataset.test.len() },
         "config": config,
         "error": error.map(|e| e.to_string()),
