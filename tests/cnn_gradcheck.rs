@@ -1,9 +1,7 @@
 //! The convolutional layers: gradient checks (f64, central differences h = 1e-5, random small images with
 //! odd sizes, strides 1 and 2, paddings 0–2), forward values against hand-computed examples, and clear
 //! errors for impossible configurations.
-use std::sync::OnceLock;
-
-use backprop_lab::gradcheck::{random_normal, standard_suite, CheckResult};
+use backprop_lab::gradcheck::random_normal;
 use backprop_lab::layers::{
     BatchNorm2d, Conv2d, Conv2dConfig, GlobalAvgPool, Layer, LinearInit, MaxPool2d, MaxPool2dConfig, Mode, PreActBlock,
     Relu,
@@ -12,29 +10,8 @@ use ndarray::{array, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn suite() -> &'static [CheckResult] {
-    static ROWS: OnceLock<Vec<CheckResult>> = OnceLock::new();
-    ROWS.get_or_init(|| standard_suite(42))
-}
-
-/// The rows whose layer starts with `prefix`; asserts they exist, pass, and stay below `tolerance`.
-fn assert_rows_pass(prefix: &str, expected_parameters: &[&str], tolerance: f64) {
-    let rows: Vec<&CheckResult> = suite().iter().filter(|r| r.layer.starts_with(prefix)).collect();
-    for parameter in expected_parameters {
-        assert!(
-            rows.iter().any(|r| r.parameter == *parameter),
-            "{prefix}: no row for {parameter}; rows: {rows:#?}"
-        );
-    }
-    for row in rows {
-        assert!(row.passed, "{prefix}: check failed: {row:#?}");
-        assert!(
-            row.tolerance <= tolerance,
-            "{prefix}: tolerance {} looser than {tolerance}",
-            row.tolerance
-        );
-    }
-}
+mod common;
+use common::{assert_rows_pass, suite};
 
 fn forward<L: Layer<f64> + ?Sized>(layer: &mut L, x: &Array2<f64>, mode: Mode) -> Array2<f64> {
     let mut y = Array2::zeros((0, 0));

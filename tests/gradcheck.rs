@@ -1,32 +1,9 @@
 //! The assignment's gradient checks, run natively in f64 (central differences, h = 1e-5, random sizes
 //! N 1–19, D 1–99, C 1–9, 10 trials each). The suite runs once; each test asserts on its own rows.
-use std::sync::OnceLock;
+use backprop_lab::gradcheck::rel_error;
 
-use backprop_lab::gradcheck::{rel_error, standard_suite, CheckResult};
-
-fn suite() -> &'static [CheckResult] {
-    static ROWS: OnceLock<Vec<CheckResult>> = OnceLock::new();
-    ROWS.get_or_init(|| standard_suite(42))
-}
-
-/// The rows whose layer starts with `prefix`; asserts they exist, pass, and stay below `tolerance`.
-fn assert_rows_pass(prefix: &str, expected_parameters: &[&str], tolerance: f64) {
-    let rows: Vec<&CheckResult> = suite().iter().filter(|r| r.layer.starts_with(prefix)).collect();
-    for parameter in expected_parameters {
-        assert!(
-            rows.iter().any(|r| r.parameter == *parameter),
-            "{prefix}: no row for {parameter}; rows: {rows:#?}"
-        );
-    }
-    for row in rows {
-        assert!(row.passed, "{prefix}: check failed: {row:#?}");
-        assert!(
-            row.tolerance <= tolerance,
-            "{prefix}: tolerance {} looser than {tolerance}",
-            row.tolerance
-        );
-    }
-}
+mod common;
+use common::{assert_rows_pass, suite};
 
 #[test]
 fn rel_error_is_the_assignments_elementwise_maximum() {
