@@ -137,8 +137,8 @@ impl TrainConfig {
 pub const MAX_BATCH_SIZE: usize = 50_000;
 /// Largest number of steps accepted.
 pub const MAX_STEPS: usize = 10_000_000;
-/// Test images evaluated per forward pass (bounds evaluation memory).
-const EVAL_CHUNK: usize = 1000;
+/// At most this many test images per forward pass.
+const MAX_EVAL_CHUNK: usize = 1000;
 
 impl TrainConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -308,14 +308,16 @@ impl Trainer {
     }
 
     /// Loss and accuracy of the current model on `split` (evaluation mode: BatchNorm running statistics),
-    /// in chunks of at most 1000 images, or on its first `limit` images.
+    /// or on its first `limit` images. Images go through in chunks of the training batch size (at most
+    /// 1000), so evaluation reuses the training buffers and needs no more memory than a training step.
     pub fn evaluate(&mut self, split: &Split, limit: Option<usize>) -> Evaluation {
         let count = limit.unwrap_or(split.len()).min(split.len());
+        let chunk = self.config.batch_size.clamp(1, MAX_EVAL_CHUNK);
         let (mut loss_sum, mut correct) = (0.0, 0);
-        let mut indices = Vec::with_capacity(EVAL_CHUNK);
-        for start in (0..count).step_by(EVAL_CHUNK) {
+        let mut indices = Vec::with_capacity(chunk);
+        for start in (0..count).step_by(chunk) {
             indices.clear();
-            indices.extend(start..(start + EVAL_CHUNK).min(count));
+            indices.extend(start..(start + chunk).min(count));
             self.preprocessor
                 .fill_batch(split, &indices, &mut self.inputs, &mut self.labels);
             self.network.forward(self.inputs.view(), Mode::Eval);
