@@ -3,7 +3,7 @@
 use backprop_lab::data::{synthetic, Dataset, SyntheticConfig};
 use backprop_lab::error::TrainError;
 use backprop_lab::layers::Mode;
-use backprop_lab::model::{MlpConfig, ModelConfig, Normalization};
+use backprop_lab::model::{CnnConfig, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{curves_csv, TrainConfig, Trainer};
 
@@ -96,12 +96,20 @@ fn curves_have_a_point_every_eval_every_steps_and_at_the_end() {
 #[test]
 fn training_reuses_its_buffers_across_steps() {
     let data = small_data();
-    let mut trainer = Trainer::new(
-        config(OptimizerConfig::adam(1e-3), Normalization::BatchNorm, 100),
-        &data,
-    )
-    .expect("valid");
-    trainer.step(&data).expect("finite");
+    let mlp = config(OptimizerConfig::adam(1e-3), Normalization::BatchNorm, 100);
+    let cnn = TrainConfig {
+        model: ModelConfig::Cnn(CnnConfig::small_cnn()),
+        batch_size: 16,
+        ..mlp.clone()
+    };
+    for config in [mlp, cnn] {
+        assert_buffers_reused(config, &data);
+    }
+}
+
+fn assert_buffers_reused(config: TrainConfig, data: &Dataset) {
+    let mut trainer = Trainer::new(config, data).expect("valid");
+    trainer.step(data).expect("finite");
     let layers = trainer.network().layers().len();
     let pointers = |t: &Trainer| -> Vec<*const f32> {
         (0..layers)
@@ -109,9 +117,12 @@ fn training_reuses_its_buffers_across_steps() {
             .collect()
     };
     let before = pointers(&trainer);
-    for _ in 0..20 {
-        trainer.step(&data).expect("finite");
+    for _ in 0..5 {
+        trainer.step(data).expect("finite");
     }
+    // evaluation runs in chunks of the training batch through the same buffers
+    trainer.evaluate(&data.test, Some(2 * trainer.config().batch_size));
+    trainer.step(data).expect("finite");
     assert_eq!(
         before,
         pointers(&trainer),
