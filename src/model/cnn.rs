@@ -65,13 +65,16 @@ pub struct LayerSummary {
     pub multiply_adds: u64,
 }
 
-fn conv(out_channels: usize, kernel: usize, padding: usize) -> LayerSpec {
-    LayerSpec::Conv {
-        out_channels,
-        kernel,
-        stride: 1,
-        padding,
-        bias: true,
+impl LayerSpec {
+    /// A stride-1 convolution with bias.
+    pub fn conv(out_channels: usize, kernel: usize, padding: usize) -> Self {
+        LayerSpec::Conv {
+            out_channels,
+            kernel,
+            stride: 1,
+            padding,
+            bias: true,
+        }
     }
 }
 
@@ -89,17 +92,17 @@ impl CnnConfig {
             name: "convnet".into(),
             input: (CHANNELS, IMAGE_SIZE, IMAGE_SIZE),
             layers: vec![
-                conv(64, 3, 1),
+                LayerSpec::conv(64, 3, 1),
                 pre.clone(),
-                conv(128, 1, 0),
+                LayerSpec::conv(128, 1, 0),
                 pool.clone(),
                 pre.clone(),
                 pre.clone(),
-                conv(256, 1, 0),
+                LayerSpec::conv(256, 1, 0),
                 pool.clone(),
                 pre.clone(),
                 pre.clone(),
-                conv(512, 1, 0),
+                LayerSpec::conv(512, 1, 0),
                 pool.clone(),
                 pre.clone(),
                 pre.clone(),

@@ -1,0 +1,44 @@
+//! The wasm half of `./scripts/bench`: the shared workloads of `backprop_lab::bench` compiled to
+//! `wasm32-unknown-unknown` (simd128), post-processed by `wasm-bindgen --target nodejs` and driven by
+//! `examples/bench_wasm.js` in Node. Timing uses Node's `performance.now()`.
+#![cfg(target_arch = "wasm32")]
+
+use backprop_lab::bench;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+fn seconds() -> f64 {
+    performance_now() / 1e3
+}
+
+/// How many workloads there are.
+#[wasm_bindgen]
+pub fn workload_count() -> usize {
+    bench::workloads().len()
+}
+
+/// Measures workload `index` and returns its row as JSON.
+#[wasm_bindgen]
+pub fn measure_workload(index: usize) -> Result<String, JsError> {
+    let workload = bench::workloads()
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| JsError::new(&format!("no workload {index}")))?;
+    let measurement = bench::measure(&workload, "wasm-node", seconds)?;
+    Ok(serde_json::to_string(&measurement)?)
+}
+
+/// Measures the SIMD128 mul+add limit and returns its row as JSON; `one` must be 1.0.
+#[wasm_bindgen]
+pub fn measure_simd128_peak(one: f32) -> Result<String, JsError> {
+    Ok(serde_json::to_string(&bench::measure_simd128_peak(
+        "wasm-node",
+        one,
+        seconds,
+    ))?)
+}
