@@ -6,6 +6,7 @@ pub mod bench;
 pub mod chart;
 pub mod data;
 pub mod error;
+pub mod formulas;
 pub mod gradcheck;
 pub mod kernels;
 pub mod layers;
@@ -13,6 +14,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 mod scalar;
+pub mod session;
 pub mod train;
 
 pub use scalar::Scalar;

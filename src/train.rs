@@ -207,6 +207,8 @@ pub struct Trainer {
     curves: Vec<CurvePoint>,
     augmentation_rng: ChaCha8Rng,
     augmentation_scratch: Vec<f32>,
+    /// Training-set indices of the latest step's batch.
+    last_batch: Vec<usize>,
 }
 
 impl Trainer {
@@ -238,6 +240,7 @@ impl Trainer {
             curves: Vec::new(),
             augmentation_rng: ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(2)),
             augmentation_scratch: Vec::new(),
+            last_batch: Vec::new(),
             config,
         })
     }
@@ -267,6 +270,11 @@ impl Trainer {
         &mut self.network
     }
 
+    /// Training-set indices of the latest step's batch (empty before the first step).
+    pub fn last_batch(&self) -> &[usize] {
+        &self.last_batch
+    }
+
     pub fn preprocessor(&self) -> &Preprocessor {
         &self.preprocessor
     }
@@ -275,6 +283,8 @@ impl Trainer {
     /// A non-finite loss stops with an error before the parameters are touched.
     pub fn step(&mut self, dataset: &Dataset) -> Result<StepOutcome, TrainError> {
         let indices = self.sampler.next_batch(self.config.batch_size);
+        self.last_batch.clear();
+        self.last_batch.extend_from_slice(indices);
         self.preprocessor
             .fill_batch(&dataset.train, indices, &mut self.inputs, &mut self.labels);
         self.config.augmentation.apply(

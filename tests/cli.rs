@@ -1,9 +1,9 @@
 //! The `lab` command line as a user runs it: gradient-check table and exit status, a training run's files,
-//! reruns being identical, and clear errors for bad input.
+//! reruns being identical, clear errors for bad input, and `lab synth` files that load back as the same data.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use backprop_lab::data::{synthetic, write_binary_batch, SyntheticConfig};
+use backprop_lab::data::{load_path, synthetic, write_binary_batch, DatasetBuilder, SyntheticConfig};
 
 fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lab"))
@@ -164,4 +164,183 @@ fn bad_input_is_a_clear_error_not_a_panic() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// Runs `lab synth --out DIR` with `extra`, asserts success, and returns the files it reported as
+/// (path, size), checking each size against the file on disk.
+fn synth_ok(dir: &Path, extra: &[&str]) -> Vec<(PathBuf, u64)> {
+    let mut args = vec!["synth", "--out", dir.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    let output = lab(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{args:?}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let files: Vec<(PathBuf, u64)> = (stdout.lines())
+        .map(|line| {
+            let (path, size) = line.rsplit_once("  ").expect("\"PATH  SIZE bytes\"");
+            let size = size
+                .strip_suffix(" bytes")
+                .expect("SIZE bytes")
+                .parse()
+                .expect("a size");
+            (PathBuf::from(path), size)
+        })
+        .collect();
+    for (path, size) in &files {
+        assert_eq!(
+            std::fs::metadata(path).expect("reported file exists").len(),
+            *size,
+            "{}",
+            path.display()
+        );
+    }
+    files
+}
+
+fn file_names(files: &[(PathBuf, u64)]) -> Vec<String> {
+    (files.iter())
+        .map(|(path, _)| path.file_name().expect("a file name").to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn synth_writes_every_format_and_it_loads_back_as_the_same_data() {
+    let config = SyntheticConfig {
+        seed: 7,
+        train_size: 230,
+        test_size: 50,
+    };
+    let expected = synthetic(&config);
+    let sizes = ["--seed", "7", "--train-size", "230", "--test-size", "50"];
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "binary",
+            "1",
+            &["data_batch_1.bin", "test_batch.bin", "batches.meta.txt"],
+        ),
+        (
+            "binary",
+            "3",
+            &[
+                "data_batch_1.bin",
+                "data_batch_2.bin",
+                "data_batch_3.bin",
+                "test_batch.bin",
+                "batches.meta.txt",
+            ],
+        ),
+        (
+            "python",
+            "2",
+            &["data_batch_1", "data_batch_2", "test_batch", "batches.meta"],
+        ),
+        ("binary-archive", "5", &["cifar-10-binary.tar.gz"]),
+        ("python-archive", "2", &["cifar-10-python.tar.gz"]),
+    ];
+    for (format, batches, names) in cases {
+        let dir = temp_dir(&format!("synth-{format}-{batches}"));
+        let mut args = vec!["--format", format, "--batches", batches];
+        args.extend_from_slice(&sizes);
+        let files = synth_ok(&dir, &args);
+        assert_eq!(file_names(&files), names, "{format} --batches {batches}");
+        if batches == "3" {
+            // Consecutive batches, as equal as possible: 230 = 76 + 77 + 77 records of 3073 bytes.
+            let records: Vec<u64> = files[..3].iter().map(|(_, size)| size / 3073).collect();
+            assert_eq!(records, [76, 77, 77]);
+        }
+        if format.ends_with("archive") {
+            let bytes = std::fs::read(&files[0].0).expect("archive");
+            let summary =
+                (DatasetBuilder::new().add_file(names[0], &bytes)).unwrap_or_else(|e| panic!("{format}: {e}"));
+            let batch_names: Vec<&str> = summary.batches.iter().map(|b| b.name.as_str()).collect();
+            let train_batches: usize = batches.parse().expect("a number");
+            assert_eq!(batch_names.len(), train_batches + 1, "{format}: {batch_names:?}");
+            assert_eq!(
+                summary.skipped.len(),
+                2,
+                "batches.meta(.txt) and readme.html: {:?}",
+                summary.skipped
+            );
+        }
+        let loaded = if format.ends_with("archive") {
+            load_path(&files[0].0)
+        } else {
+            load_path(&dir)
+        }
+        .unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert_eq!(loaded.train.len(), 230, "{format}");
+        assert_eq!(loaded.test.len(), 50, "{format}");
+        assert!(
+            loaded.train == expected.train,
+            "{format}: training images or labels differ"
+        );
+        assert!(loaded.test == expected.test, "{format}: test images or labels differ");
+    }
+}
+
+#[test]
+fn synth_defaults_to_seed_42_one_binary_batch_and_a_small_data_set() {
+    let dir = temp_dir("synth-defaults");
+    let files = synth_ok(&dir, &[]);
+    assert_eq!(
+        file_names(&files),
+        ["data_batch_1.bin", "test_batch.bin", "batches.meta.txt"]
+    );
+    let expected = synthetic(&SyntheticConfig {
+        seed: 42,
+        train_size: 1000,
+        test_size: 200,
+    });
+    assert_eq!(files[0].1, 1000 * 3073);
+    assert_eq!(files[1].1, 200 * 3073);
+    assert!(std::fs::read(&files[0].0).expect("batch") == write_binary_batch(&expected.train));
+    assert!(std::fs::read(&files[1].0).expect("batch") == write_binary_batch(&expected.test));
+}
+
+#[test]
+fn synth_rejects_bad_sizes_with_a_clear_error() {
+    let dir = temp_dir("synth-bad");
+    let out = dir.to_str().expect("utf-8");
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--batches", "0"],
+            "--batches: expected a whole number in [1, 5], found 0",
+        ),
+        (
+            &["--batches", "6"],
+            "--batches: expected a whole number in [1, 5], found 6",
+        ),
+        (
+            &["--batches", "4", "--train-size", "3"],
+            "--batches: expected a whole number in [1, 3] (at most one batch per training image), found 4",
+        ),
+        (
+            &["--train-size", "0"],
+            "--train-size: expected a whole number in [1, 50000], found 0",
+        ),
+        (
+            &["--test-size", "0"],
+            "--test-size: expected a whole number in [1, 10000], found 0",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["synth", "--out", out];
+        args.extend_from_slice(extra);
+        let output = lab(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{extra:?} should fail");
+        assert!(
+            stderr.contains(expected),
+            "{extra:?}: expected {expected:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).expect("dir").count(),
+        0,
+        "nothing written on error"
+    );
 }

@@ -41,6 +41,18 @@ impl Criterion {
         }
     }
 
+    /// The worst error as a fraction of what the criterion allows (below 1 passes).
+    pub fn margin(&self, analytic: &[f64], numeric: &[f64], max_rel_error: f64) -> f64 {
+        match *self {
+            Criterion::RelError { max } => max_rel_error / max,
+            Criterion::AllClose { atol, rtol } => analytic
+                .iter()
+                .zip(numeric)
+                .map(|(a, n)| (a - n).abs() / (atol + rtol * n.abs()))
+                .fold(0.0, f64::max),
+        }
+    }
+
     /// The number shown in the tolerance column.
     pub fn tolerance(&self) -> f64 {
         match *self {
@@ -84,6 +96,9 @@ pub struct CheckResult {
     pub max_abs_error: f64,
     pub tolerance: f64,
     pub criterion: String,
+    /// How close the check came to failing: the worst error divided by what the criterion allows
+    /// (`max_rel_error / max`, or the largest `|a − n| / (atol + rtol·|n|)`); it passes below 1.
+    pub margin: f64,
     pub passed: bool,
 }
 
@@ -111,6 +126,7 @@ pub fn compare(
         .map(|(a, n)| (a - n).abs())
         .fold(0.0, f64::max);
     let finite = analytic.iter().chain(numeric).all(|v| v.is_finite()) && analytic.len() == numeric.len();
+    let margin = criterion.margin(analytic, numeric, max_rel_error);
     CheckResult {
         layer: layer.to_string(),
         parameter: parameter.to_string(),
@@ -119,6 +135,7 @@ pub fn compare(
         max_abs_error,
         tolerance: criterion.tolerance(),
         criterion: criterion.describe(),
+        margin,
         passed: finite && criterion.passes(analytic, numeric, max_rel_error),
     }
 }
@@ -325,6 +342,110 @@ pub fn check_network(
             param_name,
             shape,
             grads,
+            &numeric,
+            criterion_for(&names[*layer]),
+        ));
+    }
+    rows
+}
+
+/// Checks a whole network end to end like [`check_network`], but on at most `max_entries` randomly chosen
+/// elements of the input and of each parameter (all of them when a tensor is smaller). Each numeric
+/// derivative costs two forward passes, so this is what makes a check of a full-size model (the course's
+/// MLP has 307,000 weights in its first layer) fit in seconds. The `parameter` column says how many
+/// elements were compared.
+#[allow(clippy::too_many_arguments)]
+pub fn check_network_sampled(
+    network: &mut Network<f64>,
+    x: &Array2<f64>,
+    targets: &[usize],
+    mode: Mode,
+    h: f64,
+    criterion_for: &dyn Fn(&str) -> Criterion,
+    max_entries: usize,
+    rng: &mut impl Rng,
+) -> Vec<CheckResult> {
+    let objective = |network: &mut Network<f64>, x: &Array2<f64>| -> f64 {
+        network.forward(x.view(), mode);
+        network.loss(targets)
+    };
+    objective(network, x);
+    network.backward(x.view(), targets, true);
+    let grad_input = network.grad_input(0).to_owned();
+    let mut analytic: Vec<(usize, &'static str, Vec<usize>, Vec<f64>)> = Vec::new();
+    network.visit_params(&mut |layer, p| analytic.push((layer, p.name, p.shape.clone(), p.grad.to_vec())));
+    let names: Vec<String> = network
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{i}: {}", l.name()))
+        .collect();
+    let mut pick = |len: usize| -> Vec<usize> {
+        if len <= max_entries {
+            (0..len).collect()
+        } else {
+            let mut chosen = rand::seq::index::sample(rng, len, max_entries).into_vec();
+            chosen.sort_unstable();
+            chosen
+        }
+    };
+    let label = |name: &str, chosen: usize, len: usize| {
+        if chosen == len {
+            name.to_string()
+        } else {
+            format!("{name} ({chosen} of {len} entries)")
+        }
+    };
+
+    let mut rows = Vec::new();
+    let chosen = pick(x.len());
+    let mut x_moved = x.clone();
+    let numeric_input: Vec<f64> = chosen
+        .iter()
+        .map(|&i| {
+            let mut at = |delta: f64| {
+                let flat = x_moved.as_slice_mut().expect("contiguous");
+                let original = flat[i];
+                flat[i] = original + delta;
+                let value = objective(network, &x_moved);
+                x_moved.as_slice_mut().expect("contiguous")[i] = original;
+                value
+            };
+            (at(h) - at(-h)) / (2.0 * h)
+        })
+        .collect();
+    let flat_input = grad_input.as_slice().expect("contiguous");
+    let analytic_input: Vec<f64> = chosen.iter().map(|&i| flat_input[i]).collect();
+    let first = names.first().map(String::as_str).unwrap_or("network");
+    rows.push(compare(
+        first,
+        &label("input", chosen.len(), x.len()),
+        x.shape(),
+        &analytic_input,
+        &numeric_input,
+        criterion_for(first),
+    ));
+
+    for (index, (layer, param_name, shape, grads)) in analytic.iter().enumerate() {
+        let chosen = pick(grads.len());
+        let numeric: Vec<f64> = chosen
+            .iter()
+            .map(|&i| {
+                let mut at = |delta: f64| {
+                    let old = nudge_network_param(network, index, i, &|v| v + delta);
+                    let value = objective(network, x);
+                    nudge_network_param(network, index, i, &|_| old);
+                    value
+                };
+                (at(h) - at(-h)) / (2.0 * h)
+            })
+            .collect();
+        let analytic_subset: Vec<f64> = chosen.iter().map(|&i| grads[i]).collect();
+        rows.push(compare(
+            &names[*layer],
+            &label(param_name, chosen.len(), grads.len()),
+            shape,
+            &analytic_subset,
             &numeric,
             criterion_for(&names[*layer]),
         ));

@@ -70,7 +70,7 @@ impl Worst {
             {
                 Some(existing) => {
                     let passed = existing.passed && row.passed;
-                    if row.max_rel_error > existing.max_rel_error || !row.passed {
+                    if row.margin > existing.margin || !row.passed {
                         *existing = row;
                     }
                     existing.passed = passed;

@@ -1,4 +1,5 @@
-//! Commands of `lab`: `train` (a full run with curves and a summary) and `gradcheck` (the f64 check table).
+//! Commands of `lab`: `train` (a full run with curves and a summary), `gradcheck` (the f64 check table) and
+//! `synth` (the synthetic data set written in the official CIFAR-10 file formats).
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod png;
+mod synth;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +33,10 @@ enum Command {
     Train(TrainArgs),
     /// Check every layer's backward pass against finite differences in f64; exit status 0 only if all pass.
     Gradcheck(GradcheckArgs),
+    /// Write the seeded synthetic data set as CIFAR-10 files: binary or Python batches, or the .tar.gz downloads.
+    ///
+    /// Prints each written file's path and size in bytes.
+    Synth(synth::SynthArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -179,6 +185,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train(args),
         Command::Gradcheck(args) => gradcheck(args),
+        Command::Synth(args) => synth::synth(args),
     };
     match result {
         Ok(code) => code,
