@@ -16,13 +16,34 @@ pub fn draw_curves<DB: DrawingBackend>(
     points: &[CurvePoint],
     title: &str,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    draw_curves_with_batches(root, points, &[], title)
+}
+
+const BATCH_COLOUR: RGBColor = RGBColor(150, 180, 210);
+
+/// [`draw_curves`] plus each step's batch loss `(step, loss)` as a thin line under the loss curves (the page's
+/// live view: it moves every step, between the evaluation points).
+pub fn draw_curves_with_batches<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    points: &[CurvePoint],
+    batch_losses: &[(usize, f64)],
+    title: &str,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 20))?;
     let panels = root.split_evenly((1, 2));
-    let last_step = points.last().map_or(1, |p| p.step).max(1) as f64;
+    let last_step = points
+        .last()
+        .map_or(1, |p| p.step)
+        .max(batch_losses.last().map_or(1, |b| b.0))
+        .max(1) as f64;
+    // The range follows the evaluation points; the batch losses set it only before the first point (early
+    // batch losses can be 100× the later ones and would flatten every curve).
+    let range_from_batches = points.is_empty();
     let max_loss = points
         .iter()
         .flat_map(|p| [p.train_loss, p.test_loss])
+        .chain(batch_losses.iter().filter(|_| range_from_batches).map(|b| b.1))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max)
         .max(1e-3)
@@ -38,6 +59,16 @@ pub fn draw_curves<DB: DrawingBackend>(
             .y_label_area_size(50)
             .build_cartesian_2d(0.0..last_step, 0.0..y_max)?;
         chart.configure_mesh().x_desc("step").y_desc(name).draw()?;
+        if name == "loss" && !batch_losses.is_empty() {
+            let line = batch_losses
+                .iter()
+                .map(|&(s, l)| (s as f64, l.min(max_loss)))
+                .filter(|(_, l)| l.is_finite());
+            chart
+                .draw_series(LineSeries::new(line, BATCH_COLOUR.stroke_width(1)))?
+                .label("batch loss")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BATCH_COLOUR.stroke_width(1)));
+        }
         for (label, colour, value) in [("train", TRAIN_COLOUR, train), ("test", TEST_COLOUR, test)] {
             let line: Vec<(f64, f64)> = points
                 .iter()
@@ -52,6 +83,49 @@ pub fn draw_curves<DB: DrawingBackend>(
         }
         chart
             .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()?;
+    }
+    root.present()
+}
+
+/// Test accuracy vs step of several runs on one chart (the experiments view), one colour each.
+pub fn draw_accuracy_overlay<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[(String, Vec<CurvePoint>)],
+    title: &str,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 20))?;
+    let last_step = runs
+        .iter()
+        .flat_map(|(_, points)| points.last().map(|p| p.step))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..last_step, 0.0..1.0)?;
+    chart.configure_mesh().x_desc("step").y_desc("test accuracy").draw()?;
+    for (index, (label, points)) in runs.iter().enumerate() {
+        let colour = Palette99::pick(index).to_rgba();
+        let line: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (p.step as f64, p.test_accuracy))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        chart
+            .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
+            .label(label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+    }
+    if !runs.is_empty() {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
             .border_style(BLACK)
             .background_style(WHITE.mix(0.8))
             .draw()?;

@@ -366,6 +366,8 @@ pub enum Request {
     Evaluate,
     /// Finite-difference check of every parameter of the current model on the current batch.
     CheckGradients,
+    /// The standard suite: every layer kind on random shapes with the assignment's tolerances.
+    Suite { seed: u64 },
     /// Formulas, shapes and statistics of layer `index` on the current batch.
     Layer { index: usize },
     /// The first layer's weights as images.
@@ -691,6 +693,11 @@ impl Session {
                 Err(message) => Response::Error { message },
             },
             Request::CheckGradients => self.check_gradients(),
+            Request::Suite { seed } => Response::Gradients {
+                rows: gradcheck::standard_suite(seed),
+                samples: 0,
+                entries: 0,
+            },
             Request::Layer { index } => self.layer(index),
             Request::Filters => self.filters(&mut out),
             Request::Results { gallery } => self.results(gallery, &mut out),

@@ -174,7 +174,7 @@ pub struct Evaluation {
 }
 
 /// One point of the curves: the training batches since the previous point, and the whole test set.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CurvePoint {
     pub step: usize,
     /// Mean loss of the training batches since the previous point.
