@@ -1,5 +1,6 @@
 //! The `lab` command line as a user runs it: gradient-check table and exit status, a training run's files,
 //! reruns being identical, clear errors for bad input, and `lab synth` files that load back as the same data.
+#![cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,11 +1,15 @@
-//! The lab page in headless Chromium (`wasm-pack test --headless --chrome`, see README): `web::mount`
-//! fills the real markup of `www/index.html`, and the gradient-check table that `Check gradients` shows has
-//! one passing row per checked parameter. (The click itself, with the full suite, is covered by the browser
-//! smoke test in `tests/e2e/` against the release build.)
+//! The lab page in headless Chromium (`wasm-pack test --headless --chrome`, see README): the session answers
+//! the page's requests in wasm, and `web::view` renders each answer into the real markup of
+//! `www/index.html` (data summary and samples, model diagram, gradient-check tables, layer inspector with
+//! MathML, confusion matrix and gallery). The page with its worker and real clicks is covered by the
+//! end-to-end tests in `tests/e2e/` against the release build.
 #![cfg(target_arch = "wasm32")]
 
+use backprop_lab::data::{self, SyntheticConfig};
 use backprop_lab::gradcheck::{self, SuiteOptions};
-use backprop_lab::web;
+use backprop_lab::session::{PageConfig, Reply, Request, Session};
+use backprop_lab::web::{self, view};
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{Document, Element};
 
@@ -58,30 +62,131 @@ fn text(document: &Document, id: &str) -> String {
     element(document, id).text_content().unwrap_or_default()
 }
 
-#[wasm_bindgen_test]
-fn mount_shows_the_synthetic_dataset_counts() {
-    let document = lab_page();
-    web::mount(&document).expect("mount fills the lab page");
-    for id in ["train-count", "test-count"] {
-        let count: usize = text(&document, id)
-            .parse()
-            .unwrap_or_else(|_| panic!("#{id} shows a number, found {:?}", text(&document, id)));
-        assert!(count > 0, "#{id} shows {count} images");
-    }
-    assert_eq!(text(&document, "status"), "Ready.");
+fn session() -> Session {
+    let dataset = data::synthetic(&SyntheticConfig {
+        seed: 1,
+        train_size: 300,
+        test_size: 100,
+    });
+    let config = PageConfig::from_query("hidden=24&norm=batch-norm&opt=adam&batch=30&steps=20&eval=10").unwrap();
+    Session::new(dataset, config)
+}
+
+fn ask(session: &mut Session, request: Request) -> (Value, Reply) {
+    let reply = session.dispatch(request, &[], &[], &|| js_sys::Date::now());
+    (serde_json::from_str(&reply.json).expect("JSON"), reply)
 }
 
 #[wasm_bindgen_test]
-fn gradient_check_table_has_one_passing_row_per_parameter() {
+fn the_state_renders_counts_classes_samples_and_layers() {
     let document = lab_page();
-    // One trial per check keeps this test within the browser runner's default 20 s; the full suite runs
-    // in Node (tests/wasm_node.rs) and behind the real button in the smoke test (tests/e2e/).
+    let mut session = session();
+    let (state, reply) = ask(&mut session, Request::State);
+    view::render_data(&document, &state, &reply.pixels).expect("the data summary renders");
+    assert_eq!(text(&document, "train-count"), "300");
+    assert_eq!(text(&document, "test-count"), "100");
+    assert_eq!(element(&document, "class-rows").child_element_count(), 10);
+    let samples: web_sys::HtmlCanvasElement = view::typed(&document, "samples").unwrap();
+    assert_eq!(samples.height(), 10 * 34, "one row of tiles per class");
+    let buttons = view::render_layers(&document, &state).expect("the model diagram renders");
+    assert_eq!(buttons.len(), 4, "Linear, BatchNorm, ELU, Linear");
+    assert!(text(&document, "layers").contains("Linear(3072→24)"));
+}
+
+#[wasm_bindgen_test]
+fn the_current_model_passes_its_gradient_check_in_the_browser() {
+    let document = lab_page();
+    let mut session = session();
+    ask(
+        &mut session,
+        Request::Step {
+            steps: 5,
+            budget_ms: 1e12,
+        },
+    );
+    let (gradients, _) = ask(&mut session, Request::CheckGradients);
+    view::render_gradients(&document, &gradients).expect("the table renders");
+    let rows = element(&document, "gradcheck-rows").child_element_count();
+    assert_eq!(rows, 7, "input, W, b, γ, β, W, b");
+    assert_eq!(
+        text(&document, "gradcheck-summary").split(' ').next(),
+        Some("7"),
+        "7 of 7 pass"
+    );
+    assert!(element(&document, "gradcheck-rows")
+        .query_selector("td.fail")
+        .unwrap()
+        .is_none());
+}
+
+#[wasm_bindgen_test]
+fn a_layer_shows_mathml_formulas_and_histograms() {
+    let document = lab_page();
+    let mut session = session();
+    ask(
+        &mut session,
+        Request::Step {
+            steps: 3,
+            budget_ms: 1e12,
+        },
+    );
+    let (layer, _) = ask(&mut session, Request::Layer { index: 1 });
+    view::render_layer(&document, &layer).expect("the inspector renders");
+    let forward = element(&document, "inspect-forward");
+    let math = forward.query_selector("math").unwrap().expect("a MathML element");
+    assert_eq!(
+        math.namespace_uri().as_deref(),
+        Some("http://www.w3.org/1998/Math/MathML")
+    );
+    assert!(
+        element(&document, "inspect-backward")
+            .get_elements_by_tag_name("math")
+            .length()
+            >= 3
+    );
+    assert!(text(&document, "inspect-name").contains("BatchNorm1d(24)"));
+    assert!(
+        element(&document, "inspect-tensors")
+            .get_elements_by_tag_name("canvas")
+            .length()
+            >= 6
+    );
+}
+
+#[wasm_bindgen_test]
+fn results_render_a_confusion_matrix_and_a_gallery() {
+    let document = lab_page();
+    let mut session = session();
+    ask(
+        &mut session,
+        Request::Step {
+            steps: 20,
+            budget_ms: 1e12,
+        },
+    );
+    let (results, reply) = ask(&mut session, Request::Results { gallery: 12 });
+    view::render_results(&document, &results, &reply.pixels).expect("the results render");
+    assert_eq!(
+        element(&document, "confusion").child_element_count(),
+        11,
+        "a header and 10 classes"
+    );
+    assert_eq!(element(&document, "gallery").child_element_count(), 12);
+    assert!(text(&document, "results-summary").contains("on 100 images"));
+}
+
+#[wasm_bindgen_test]
+fn the_suite_table_has_one_passing_row_per_parameter() {
+    let document = lab_page();
+    // One trial per check keeps this test within the browser runner's time; the full suite runs in Node
+    // (tests/wasm_node.rs) and behind the real button in the end-to-end tests (tests/e2e/).
     let results = gradcheck::suite(&SuiteOptions {
         seed: web::GRADCHECK_SEED,
         trials: 1,
         layer_norm_trials: 1,
     });
-    web::show_gradient_checks(&document, &results).expect("the gradient-check table renders");
+    let reply = serde_json::json!({ "type": "gradients", "rows": results, "samples": 0, "entries": 0 });
+    view::render_gradients(&document, &reply).expect("the gradient-check table renders");
 
     let rows = element(&document, "gradcheck-rows").child_element_count();
     assert!(rows > 0, "the gradient-check table has no rows");

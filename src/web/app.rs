@@ -14,7 +14,7 @@ use web_sys::{
     HtmlSelectElement, MessageEvent, ProgressEvent, Url, Worker, WorkerOptions, WorkerType,
 };
 
-use super::view::{self, element, set_text, typed};
+use super::view::{self, element, set_error, set_text, typed};
 use crate::train::CurvePoint;
 
 type Shared = Rc<RefCell<App>>;
@@ -126,10 +126,15 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         let app = Rc::clone(&app);
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| on_worker_message(&app, event))
     };
-    app.borrow().worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    app.borrow()
+        .worker
+        .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     let on_error = Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
-        report("the training worker failed", &JsValue::from_str("see the worker's error above"));
+        report(
+            "the training worker failed",
+            &JsValue::from_str("see the worker's error above"),
+        );
     });
     app.borrow().worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
@@ -158,17 +163,23 @@ fn on_worker_message(app: &Shared, event: MessageEvent) {
         on_ready(app);
         return;
     }
-    let id = Reflect::get(&data, &"id".into()).ok().and_then(|v| v.as_f64()).unwrap_or(-1.0) as u32;
-    let json = Reflect::get(&data, &"json".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let id = Reflect::get(&data, &"id".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(-1.0) as u32;
+    let json = Reflect::get(&data, &"json".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
     let pixels = Reflect::get(&data, &"pixels".into())
         .ok()
         .and_then(|v| v.dyn_into::<Uint8Array>().ok())
         .map(|p| p.to_vec())
         .unwrap_or_default();
     let callback = app.borrow_mut().callbacks.remove(&id);
-    let value: Value = serde_json::from_str(&json).unwrap_or_else(|error| {
-        json!({ "type": "error", "message": format!("the worker's reply is not JSON: {error}") })
-    });
+    let value: Value = serde_json::from_str(&json).unwrap_or_else(
+        |error| json!({ "type": "error", "message": format!("the worker's reply is not JSON: {error}") }),
+    );
     if let Some(callback) = callback {
         callback(app, value, pixels);
     }
@@ -192,7 +203,7 @@ fn send(
     let _ = Reflect::set(&message, &"request".into(), &request.to_string().into());
     if let Some(files) = files {
         for file in files.iter() {
-            if let Ok(bytes) = Reflect::get(&file, &"bytes".into()).and_then(|b| b.dyn_into::<Uint8Array>().map_err(JsValue::from)) {
+            if let Ok(bytes) = Reflect::get(&file, &"bytes".into()).and_then(|b| b.dyn_into::<Uint8Array>()) {
                 transfer.push(&bytes.buffer());
             }
         }
@@ -219,16 +230,22 @@ fn on_ready(app: &Shared) {
     send(app, first, None, None, |app, reply, pixels| {
         let reply = if reply["type"] == "error" {
             // A shared link with a bad value: say so and start from the defaults.
-            let document = app.borrow().document.clone();
-            let _ = set_text(
-                &document,
-                "config-message",
-                &format!("The link's configuration was not used: {}", reply["message"].as_str().unwrap_or("")),
+            let message = format!(
+                "The link's configuration was not used: {}",
+                reply["message"].as_str().unwrap_or("")
             );
-            send(app, json!({ "type": "state" }), None, None, |app, reply, pixels| {
-                show_state(app, &reply, &pixels);
-                became_interactive(app);
-            });
+            send(
+                app,
+                json!({ "type": "state" }),
+                None,
+                None,
+                move |app, reply, pixels| {
+                    show_state(app, &reply, &pixels);
+                    let document = app.borrow().document.clone();
+                    let _ = set_error(&document, "config-message", &message);
+                    became_interactive(app);
+                },
+            );
             return;
         } else {
             reply
@@ -257,7 +274,11 @@ fn became_interactive(app: &Shared) {
 
 /// Renders a `state` reply: data, form, layers, curves.
 fn show_state(app: &Shared, reply: &Value, pixels: &[u8]) {
-    let state = if reply["type"] == "pending" { &reply["state"] } else { reply };
+    let state = if reply["type"] == "pending" {
+        &reply["state"]
+    } else {
+        reply
+    };
     if state["type"] == "error" || state.get("data").is_none() {
         show_error(app, "config-message", state);
         return;
@@ -268,14 +289,21 @@ fn show_state(app: &Shared, reply: &Value, pixels: &[u8]) {
         fill_form(&document, state)?;
         let buttons = view::render_layers(&document, state)?;
         for button in buttons {
-            let index: usize = button.get_attribute("data-index").and_then(|i| i.parse().ok()).unwrap_or(0);
+            let index: usize = button
+                .get_attribute("data-index")
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
             let app = Rc::clone(app);
             let listener = Closure::<dyn FnMut()>::new(move || inspect_layer(&app, index));
             button.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref())?;
             listener.forget();
         }
         let problem = state["problem"].as_str().unwrap_or("");
-        set_text(&document, "config-message", problem)?;
+        if problem.is_empty() {
+            set_text(&document, "config-message", "")?;
+        } else {
+            set_error(&document, "config-message", problem)?;
+        }
         Ok(())
     })();
     if let Err(error) = result {
@@ -305,7 +333,9 @@ fn show_state(app: &Shared, reply: &Value, pixels: &[u8]) {
 fn fill_presets(app: &Shared) {
     let this = app.borrow();
     let document = &this.document;
-    let Ok(select) = typed::<HtmlSelectElement>(document, "preset") else { return };
+    let Ok(select) = typed::<HtmlSelectElement>(document, "preset") else {
+        return;
+    };
     if select.length() > 1 {
         return;
     }
@@ -360,7 +390,9 @@ fn fill_form(document: &Document, state: &Value) -> Result<(), JsValue> {
 fn form_query(document: &Document) -> Result<String, JsValue> {
     let select = |id: &str| -> Result<String, JsValue> { Ok(typed::<HtmlSelectElement>(document, id)?.value()) };
     let input = |id: &str| -> Result<String, JsValue> {
-        Ok(String::from(js_sys::encode_uri_component(&typed::<HtmlInputElement>(document, id)?.value())))
+        Ok(String::from(js_sys::encode_uri_component(
+            &typed::<HtmlInputElement>(document, id)?.value(),
+        )))
     };
     Ok(format!(
         "model={}&hidden={}&act={}&norm={}&opt={}&lr={}&batch={}&steps={}&eval={}&seed={}&augment={}",
@@ -380,24 +412,30 @@ fn form_query(document: &Document) -> Result<String, JsValue> {
 
 fn configure(app: &Shared, query: String) {
     pause(app);
-    send(app, json!({ "type": "configure", "query": query }), None, None, |app, reply, pixels| {
-        if reply["type"] == "error" {
-            show_error(app, "config-message", &reply);
-        } else {
-            let document = app.borrow().document.clone();
-            let _ = set_text(&document, "train-message", "");
-            show_state(app, &reply, &pixels);
-            if app.borrow().experiment.is_some() {
-                run(app);
+    send(
+        app,
+        json!({ "type": "configure", "query": query }),
+        None,
+        None,
+        |app, reply, pixels| {
+            if reply["type"] == "error" {
+                show_error(app, "config-message", &reply);
+            } else {
+                let document = app.borrow().document.clone();
+                let _ = set_text(&document, "train-message", "");
+                show_state(app, &reply, &pixels);
+                if app.borrow().experiment.is_some() {
+                    run(app);
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 fn show_error(app: &Shared, id: &str, reply: &Value) {
     let document = app.borrow().document.clone();
     let message = reply["message"].as_str().unwrap_or("something went wrong");
-    let _ = set_text(&document, id, message);
+    let _ = set_error(&document, id, message);
 }
 
 fn update_counters(app: &Shared) {
@@ -466,7 +504,10 @@ fn on_progress(app: &Shared, progress: &Value) {
         this.points.extend(points);
         this.steps_done = progress["steps_done"].as_u64().unwrap_or(0) as usize;
         this.total_steps = progress["total_steps"].as_u64().unwrap_or(0) as usize;
-        let (images, ms) = (progress["images"].as_f64().unwrap_or(0.0), progress["train_ms"].as_f64().unwrap_or(0.0));
+        let (images, ms) = (
+            progress["images"].as_f64().unwrap_or(0.0),
+            progress["train_ms"].as_f64().unwrap_or(0.0),
+        );
         if images > 0.0 && ms > 0.0 {
             let now = images / ms * 1000.0;
             this.speed = Some(this.speed.map_or(now, |old| 0.7 * old + 0.3 * now));
@@ -495,7 +536,7 @@ fn on_progress(app: &Shared, progress: &Value) {
     }
     let _ = set_text(&document, "train-status", &status);
     if let Some(reason) = &stopped {
-        let _ = set_text(&document, "train-message", reason);
+        let _ = set_error(&document, "train-message", reason);
     }
     let running = app.borrow().running;
     redraw(app, !running);
@@ -541,21 +582,27 @@ fn reset(app: &Shared) {
 }
 
 fn inspect_layer(app: &Shared, index: usize) {
-    send(app, json!({ "type": "layer", "index": index }), None, None, |app, reply, _| {
-        let document = app.borrow().document.clone();
-        if reply["type"] == "layer" {
-            if let Err(error) = view::render_layer(&document, &reply) {
-                report("could not show the layer", &error);
-            }
-            if let Ok(heading) = element(&document, "inspect-heading") {
-                if let Ok(heading) = heading.dyn_into::<HtmlElement>() {
-                    heading.scroll_into_view();
+    send(
+        app,
+        json!({ "type": "layer", "index": index }),
+        None,
+        None,
+        |app, reply, _| {
+            let document = app.borrow().document.clone();
+            if reply["type"] == "layer" {
+                if let Err(error) = view::render_layer(&document, &reply) {
+                    report("could not show the layer", &error);
                 }
+                if let Ok(heading) = element(&document, "inspect-heading") {
+                    if let Ok(heading) = heading.dyn_into::<HtmlElement>() {
+                        heading.scroll_into_view();
+                    }
+                }
+            } else {
+                show_error(app, "inspect-summary", &reply);
             }
-        } else {
-            show_error(app, "inspect-summary", &reply);
-        }
-    });
+        },
+    );
 }
 
 /// Reads `files` with a progress bar, then sends them to the worker.
@@ -567,7 +614,11 @@ fn load_files(app: &Shared, files: FileList) {
     }
     pause(app);
     let total: f64 = files.iter().map(|f| f.size()).sum::<f64>().max(1.0);
-    let _ = set_text(&document, "data-message", &format!("Reading {} file(s), {:.1} MB…", files.len(), total / 1e6));
+    let _ = set_text(
+        &document,
+        "data-message",
+        &format!("Reading {} file(s), {:.1} MB…", files.len(), total / 1e6),
+    );
     if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
         progress.set_max(total);
         progress.set_value(0.0);
@@ -584,32 +635,38 @@ fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read
             let _ = progress.remove_attribute("value");
         }
         let _ = set_text(&document, "data-message", "Decoding in the worker…");
-        send(app, json!({ "type": "add-files" }), Some(read), None, |app, reply, pixels| {
-            let document = app.borrow().document.clone();
-            if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
-                let _ = progress.set_attribute("hidden", "");
-            }
-            match reply["type"].as_str() {
-                Some("state") => {
-                    let data = &reply["data"];
-                    let _ = set_text(
-                        &document,
-                        "data-message",
-                        &format!(
-                            "Loaded {}: {} training and {} test images. Training starts over on them.",
-                            data["name"].as_str().unwrap_or(""),
-                            data["train"],
-                            data["test"]
-                        ),
-                    );
-                    show_state(app, &reply, &pixels);
+        send(
+            app,
+            json!({ "type": "add-files" }),
+            Some(read),
+            None,
+            |app, reply, pixels| {
+                let document = app.borrow().document.clone();
+                if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
+                    let _ = progress.set_attribute("hidden", "");
                 }
-                Some("pending") => {
-                    let _ = set_text(&document, "data-message", reply["message"].as_str().unwrap_or(""));
+                match reply["type"].as_str() {
+                    Some("state") => {
+                        let data = &reply["data"];
+                        let _ = set_text(
+                            &document,
+                            "data-message",
+                            &format!(
+                                "Loaded {}: {} training and {} test images. Training starts over on them.",
+                                data["name"].as_str().unwrap_or(""),
+                                data["train"],
+                                data["test"]
+                            ),
+                        );
+                        show_state(app, &reply, &pixels);
+                    }
+                    Some("pending") => {
+                        let _ = set_text(&document, "data-message", reply["message"].as_str().unwrap_or(""));
+                    }
+                    _ => show_error(app, "data-message", &reply),
                 }
-                _ => show_error(app, "data-message", &reply),
-            }
-        });
+            },
+        );
         return;
     };
     let Ok(reader) = FileReader::new() else { return };
@@ -627,7 +684,10 @@ fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read
         let (app, reader, file) = (Rc::clone(app), reader.clone(), file.clone());
         Closure::<dyn FnMut()>::new(move || {
             let entry = Object::new();
-            let bytes = reader.result().map(|buffer| Uint8Array::new(&buffer)).unwrap_or_else(|_| Uint8Array::new_with_length(0));
+            let bytes = reader
+                .result()
+                .map(|buffer| Uint8Array::new(&buffer))
+                .unwrap_or_else(|_| Uint8Array::new_with_length(0));
             let _ = Reflect::set(&entry, &"name".into(), &file.name().into());
             let _ = Reflect::set(&entry, &"bytes".into(), &bytes);
             read.push(&entry);
@@ -640,7 +700,7 @@ fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read
         let document = document.clone();
         let name = file.name();
         Closure::<dyn FnMut()>::new(move || {
-            let _ = set_text(
+            let _ = set_error(
                 &document,
                 "data-message",
                 &format!("{name}: the browser could not read this file. The data loaded before is kept."),
@@ -693,7 +753,11 @@ fn export_png(app: &Shared) {
 
 fn check_gradients(app: &Shared, request: Value, what: &str) {
     let document = app.borrow().document.clone();
-    let _ = set_text(&document, "gradcheck-summary", &format!("Checking {what} against finite differences…"));
+    let _ = set_text(
+        &document,
+        "gradcheck-summary",
+        &format!("Checking {what} against finite differences…"),
+    );
     send(app, request, None, None, |app, reply, _| {
         let document = app.borrow().document.clone();
         if reply["type"] == "gradients" {
@@ -708,7 +772,9 @@ fn check_gradients(app: &Shared, request: Value, what: &str) {
 
 /// Draws the chosen picture at its own size (at most 1024 px on a side) and sends its pixels to be classified.
 fn classify_picture(app: &Shared, file: File) {
-    let Ok(url) = Url::create_object_url_with_blob(&file) else { return };
+    let Ok(url) = Url::create_object_url_with_blob(&file) else {
+        return;
+    };
     let Ok(image) = HtmlImageElement::new() else { return };
     let on_load = {
         let (app, image, url) = (Rc::clone(app), image.clone(), url.clone());
@@ -717,24 +783,39 @@ fn classify_picture(app: &Shared, file: File) {
             let result = (|| -> Result<(), JsValue> {
                 let (w, h) = (image.natural_width().max(1), image.natural_height().max(1));
                 let shrink = (1024.0 / f64::from(w.max(h))).min(1.0);
-                let (w, h) = (((f64::from(w) * shrink) as u32).max(1), ((f64::from(h) * shrink) as u32).max(1));
+                let (w, h) = (
+                    ((f64::from(w) * shrink) as u32).max(1),
+                    ((f64::from(h) * shrink) as u32).max(1),
+                );
                 let canvas: HtmlCanvasElement = document.create_element("canvas")?.dyn_into()?;
                 canvas.set_width(w);
                 canvas.set_height(h);
                 let context = view::context_2d(&canvas)?;
-                context.draw_image_with_html_image_element_and_dw_and_dh(&image, 0.0, 0.0, f64::from(w), f64::from(h))?;
+                context.draw_image_with_html_image_element_and_dw_and_dh(
+                    &image,
+                    0.0,
+                    0.0,
+                    f64::from(w),
+                    f64::from(h),
+                )?;
                 let pixels = context.get_image_data(0.0, 0.0, f64::from(w), f64::from(h))?.data();
                 let request = json!({ "type": "classify", "width": w, "height": h });
-                send(&app, request, None, Some(Uint8Array::from(&pixels[..])), |app, reply, pixels| {
-                    let document = app.borrow().document.clone();
-                    if reply["type"] == "classified" {
-                        if let Err(error) = view::render_classified(&document, &reply, &pixels) {
-                            report("could not show the classification", &error);
+                send(
+                    &app,
+                    request,
+                    None,
+                    Some(Uint8Array::from(&pixels[..])),
+                    |app, reply, pixels| {
+                        let document = app.borrow().document.clone();
+                        if reply["type"] == "classified" {
+                            if let Err(error) = view::render_classified(&document, &reply, &pixels) {
+                                report("could not show the classification", &error);
+                            }
+                        } else {
+                            show_error(app, "results-summary", &reply);
                         }
-                    } else {
-                        show_error(app, "results-summary", &reply);
-                    }
-                });
+                    },
+                );
                 Url::revoke_object_url(&url)
             })();
             if let Err(error) = result {
@@ -747,7 +828,11 @@ fn classify_picture(app: &Shared, file: File) {
     let on_error = {
         let document = app.borrow().document.clone();
         Closure::<dyn FnMut()>::new(move || {
-            let _ = set_text(&document, "results-summary", "That file is not a picture the browser can open.");
+            let _ = set_text(
+                &document,
+                "results-summary",
+                "That file is not a picture the browser can open.",
+            );
         })
     };
     image.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -756,7 +841,13 @@ fn classify_picture(app: &Shared, file: File) {
 }
 
 fn start_experiments(app: &Shared) {
-    let presets: Vec<Value> = app.borrow().presets.iter().filter(|p| p["table1"] == true).cloned().collect();
+    let presets: Vec<Value> = app
+        .borrow()
+        .presets
+        .iter()
+        .filter(|p| p["table1"] == true)
+        .cloned()
+        .collect();
     {
         let mut this = app.borrow_mut();
         this.experiments = presets
@@ -830,10 +921,14 @@ fn stop_experiments(app: &Shared) {
 fn render_experiments(app: &Shared) {
     let this = app.borrow();
     let document = &this.document;
-    let Ok(rows) = element(document, "experiment-rows") else { return };
+    let Ok(rows) = element(document, "experiment-rows") else {
+        return;
+    };
     rows.set_text_content(None);
     for (i, row) in this.experiments.iter().enumerate() {
-        let Ok(tr) = view::append(document, &rows, "tr", "", None) else { return };
+        let Ok(tr) = view::append(document, &rows, "tr", "", None) else {
+            return;
+        };
         let cells = [
             (i + 1).to_string(),
             row.label.clone(),
@@ -919,24 +1014,36 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
     on_click(app, "show-results", |app| {
         let document = app.borrow().document.clone();
         let _ = set_text(&document, "results-summary", "Classifying the test set…");
-        send(app, json!({ "type": "results", "gallery": GALLERY }), None, None, |app, reply, pixels| {
-            let document = app.borrow().document.clone();
-            if reply["type"] == "results" {
-                if let Err(error) = view::render_results(&document, &reply, &pixels) {
-                    report("could not show the results", &error);
+        send(
+            app,
+            json!({ "type": "results", "gallery": GALLERY }),
+            None,
+            None,
+            |app, reply, pixels| {
+                let document = app.borrow().document.clone();
+                if reply["type"] == "results" {
+                    if let Err(error) = view::render_results(&document, &reply, &pixels) {
+                        report("could not show the results", &error);
+                    }
+                } else {
+                    show_error(app, "results-summary", &reply);
                 }
-            } else {
-                show_error(app, "results-summary", &reply);
-            }
-        })
+            },
+        )
     })?;
     on_click(app, "use-synthetic", |app| {
         pause(app);
-        send(app, json!({ "type": "use-synthetic" }), None, None, |app, reply, pixels| {
-            let document = app.borrow().document.clone();
-            let _ = set_text(&document, "data-message", "Back on the built-in generated data.");
-            show_state(app, &reply, &pixels);
-        })
+        send(
+            app,
+            json!({ "type": "use-synthetic" }),
+            None,
+            None,
+            |app, reply, pixels| {
+                let document = app.borrow().document.clone();
+                let _ = set_text(&document, "data-message", "Back on the built-in generated data.");
+                show_state(app, &reply, &pixels);
+            },
+        )
     })?;
     on_click(app, "run-experiments", start_experiments)?;
     on_click(app, "stop-experiments", stop_experiments)?;
@@ -955,14 +1062,23 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
         let app = Rc::clone(app);
         listen(&document, "config-form", "change", move |event: Event| {
             let document = app.borrow().document.clone();
-            let from_preset = event
+            let changed = event
                 .target()
                 .and_then(|t| t.dyn_into::<Element>().ok())
-                .is_some_and(|t| t.id() == "preset");
-            let query = if from_preset {
-                typed::<HtmlSelectElement>(&document, "preset").map(|s| s.value()).unwrap_or_default()
-            } else {
-                form_query(&document).unwrap_or_default()
+                .map(|t| t.id())
+                .unwrap_or_default();
+            let query = match changed.as_str() {
+                "preset" => typed::<HtmlSelectElement>(&document, "preset")
+                    .map(|s| s.value())
+                    .unwrap_or_default(),
+                // Another model starts from its own defaults (the course's, or the small CNN's recipe).
+                "model" => format!(
+                    "model={}",
+                    typed::<HtmlSelectElement>(&document, "model")
+                        .map(|s| s.value())
+                        .unwrap_or_default()
+                ),
+                _ => form_query(&document).unwrap_or_default(),
             };
             if !query.is_empty() && app.borrow().ready {
                 configure(&app, query);

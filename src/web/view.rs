@@ -24,9 +24,18 @@ pub fn typed<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
         .map_err(|_| JsValue::from_str(&format!("element `{id}` is not of the expected type")))
 }
 
+/// Sets the text of `id` (and clears an error style it had).
 pub fn set_text(document: &Document, id: &str, text: &str) -> Result<(), JsValue> {
-    element(document, id)?.set_text_content(Some(text));
-    Ok(())
+    let target = element(document, id)?;
+    target.set_text_content(Some(text));
+    target.class_list().remove_1("error")
+}
+
+/// Sets the text of `id` styled as an error.
+pub fn set_error(document: &Document, id: &str, text: &str) -> Result<(), JsValue> {
+    let target = element(document, id)?;
+    target.set_text_content(Some(text));
+    target.class_list().add_1("error")
 }
 
 /// Appends a child `tag` with `text` (and `class`) to `parent`.
@@ -111,7 +120,15 @@ pub fn render_data(document: &Document, state: &Value, pixels: &[u8]) -> Result<
         if let Some(slot) = seen.get_mut(label) {
             *slot += 1;
         }
-        put_tile(&context, rgba, 32, 32, scale, column * (tile + gap), label * (tile + gap))?;
+        put_tile(
+            &context,
+            rgba,
+            32,
+            32,
+            scale,
+            column * (tile + gap),
+            label * (tile + gap),
+        )?;
     }
     Ok(())
 }
@@ -168,9 +185,27 @@ pub fn render_gradients(document: &Document, reply: &Value) -> Result<(), JsValu
         append(document, &row, "td", str_of(result, "layer"), None)?;
         append(document, &row, "td", str_of(result, "parameter"), None)?;
         append(document, &row, "td", &shape.join("×"), Some("shape"))?;
-        append(document, &row, "td", &format!("{:.2e}", num(result, "margin")), Some("number"))?;
-        append(document, &row, "td", &format!("{:.2e}", num(result, "max_rel_error")), Some("number"))?;
-        append(document, &row, "td", &format!("{:.0e}", num(result, "tolerance")), Some("number"))?;
+        append(
+            document,
+            &row,
+            "td",
+            &format!("{:.2e}", num(result, "margin")),
+            Some("number"),
+        )?;
+        append(
+            document,
+            &row,
+            "td",
+            &format!("{:.2e}", num(result, "max_rel_error")),
+            Some("number"),
+        )?;
+        append(
+            document,
+            &row,
+            "td",
+            &format!("{:.0e}", num(result, "tolerance")),
+            Some("number"),
+        )?;
         append(document, &row, "td", str_of(result, "criterion"), Some("criterion"))?;
         append(
             document,
@@ -236,7 +271,11 @@ pub fn render_layers(document: &Document, state: &Value) -> Result<Vec<Element>,
 pub fn render_layer(document: &Document, layer: &Value) -> Result<(), JsValue> {
     element(document, "inspector")?.remove_attribute("hidden")?;
     element(document, "inspect-hint")?.set_attribute("hidden", "")?;
-    set_text(document, "inspect-name", &format!("Layer {}: {}", count(layer, "index"), str_of(layer, "name")))?;
+    set_text(
+        document,
+        "inspect-name",
+        &format!("Layer {}: {}", count(layer, "index"), str_of(layer, "name")),
+    )?;
     let formulas = &layer["formulas"];
     set_text(document, "inspect-summary", str_of(formulas, "summary"))?;
     set_text(
@@ -347,7 +386,15 @@ pub fn render_filters(document: &Document, reply: &Value, pixels: &[u8]) -> Resu
         let Some(rgba) = pixels.get(i * tile_bytes..(i + 1) * tile_bytes) else {
             break;
         };
-        put_tile(&context, rgba, width, height, scale, (i % columns) * (tile_w + gap), (i / columns) * (tile_h + gap))?;
+        put_tile(
+            &context,
+            rgba,
+            width,
+            height,
+            scale,
+            (i % columns) * (tile_w + gap),
+            (i / columns) * (tile_h + gap),
+        )?;
     }
     set_text(
         document,
@@ -384,11 +431,21 @@ pub fn render_results(document: &Document, results: &Value, pixels: &[u8]) -> Re
         for (predicted, &n) in cells.iter().enumerate() {
             let cell = append(document, &tr, "td", &n.to_string(), Some("number"))?;
             let share = n as f64 / total;
-            let colour = if predicted == class { "31, 119, 180" } else { "214, 39, 40" };
+            let colour = if predicted == class {
+                "31, 119, 180"
+            } else {
+                "214, 39, 40"
+            };
             cell.set_attribute("style", &format!("background: rgba({colour}, {:.2})", share.min(1.0)))?;
         }
         let accuracy = results["per_class_accuracy"][class].as_f64().unwrap_or(0.0);
-        append(document, &tr, "td", &format!("{:.1} %", 100.0 * accuracy), Some("number"))?;
+        append(
+            document,
+            &tr,
+            "td",
+            &format!("{:.1} %", 100.0 * accuracy),
+            Some("number"),
+        )?;
     }
     set_text(
         document,
@@ -401,13 +458,25 @@ pub fn render_results(document: &Document, results: &Value, pixels: &[u8]) -> Re
     )?;
     let gallery = element(document, "gallery")?;
     gallery.set_text_content(None);
-    for (i, item) in results["gallery"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    for (i, item) in results["gallery"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let Some(rgba) = pixels.get(i * 4096..(i + 1) * 4096) else {
             break;
         };
         let (label, predicted) = (count(item, "label"), count(item, "predicted"));
         let wrong = label != predicted;
-        let figure = append(document, &gallery, "figure", "", Some(if wrong { "wrong" } else { "right" }))?;
+        let figure = append(
+            document,
+            &gallery,
+            "figure",
+            "",
+            Some(if wrong { "wrong" } else { "right" }),
+        )?;
         let canvas: HtmlCanvasElement = document.create_element("canvas")?.dyn_into()?;
         canvas.set_width(64);
         canvas.set_height(64);
@@ -415,7 +484,12 @@ pub fn render_results(document: &Document, results: &Value, pixels: &[u8]) -> Re
         put_tile(&context_2d(&canvas)?, rgba, 32, 32, 2, 0, 0)?;
         let name = |class: usize| names.get(class).cloned().unwrap_or_default();
         let caption = if wrong {
-            format!("{} ({:.0} %), is {}", name(predicted), 100.0 * num(item, "confidence"), name(label))
+            format!(
+                "{} ({:.0} %), is {}",
+                name(predicted),
+                100.0 * num(item, "confidence"),
+                name(label)
+            )
         } else {
             format!("{} ({:.0} %)", name(predicted), 100.0 * num(item, "confidence"))
         };
@@ -449,10 +523,22 @@ pub fn render_classified(document: &Document, reply: &Value, pixels: &[u8]) -> R
             Some(if class == predicted { "predicted" } else { "" }),
         )?;
         let p = probabilities[class];
-        append(document, &item, "span", names.get(class).map_or("", String::as_str), Some("bar-label"))?;
+        append(
+            document,
+            &item,
+            "span",
+            names.get(class).map_or("", String::as_str),
+            Some("bar-label"),
+        )?;
         let bar = append(document, &item, "span", "", Some("bar"))?;
         bar.set_attribute("style", &format!("width: {:.1}%", 100.0 * p))?;
-        append(document, &item, "span", &format!("{:.1} %", 100.0 * p), Some("bar-value"))?;
+        append(
+            document,
+            &item,
+            "span",
+            &format!("{:.1} %", 100.0 * p),
+            Some("bar-value"),
+        )?;
     }
     Ok(())
 }

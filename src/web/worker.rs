@@ -71,7 +71,11 @@ fn now_ms() -> f64 {
         .ok()
         .and_then(|performance| {
             let now = Reflect::get(&performance, &"now".into()).ok()?;
-            now.dyn_into::<js_sys::Function>().ok()?.call0(&performance).ok()?.as_f64()
+            now.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&performance)
+                .ok()?
+                .as_f64()
         })
         .unwrap_or_else(js_sys::Date::now)
 }
