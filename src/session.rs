@@ -19,7 +19,7 @@ use crate::gradcheck::{self, CheckResult, Criterion};
 use crate::layers::Mode;
 use crate::model::{Activation, CnnConfig, MlpConfig, ModelConfig, Network, Normalization};
 use crate::optim::OptimizerConfig;
-use crate::train::{CurvePoint, TrainConfig, Trainer};
+use crate::train::{CurvePoint, PartialStep, TrainConfig, Trainer};
 
 /// Which model the page trains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -360,6 +360,13 @@ pub enum Request {
     Configure { query: String },
     /// Train up to `steps` steps, stopping early after `budget_ms` milliseconds (evaluating when due).
     Step { steps: usize, budget_ms: f64 },
+    /// Data-parallel training, first half: this worker's share (rows `part` of `parts`) of the next step; the
+    /// share's bytes come back as the reply's pixels (see [`crate::train::PartialStep`]).
+    PartialStep { part: usize, parts: usize },
+    /// Data-parallel training, second half: the shares of every worker, in part order, sent beside the request
+    /// as attachments; the step is taken and, if `evaluate`, the test set evaluated when due (one worker
+    /// evaluates for all).
+    ApplyStep { evaluate: bool },
     /// Start over: a fresh model from the seed.
     Reset,
     /// Loss and accuracy on the whole test set now.
@@ -399,6 +406,11 @@ pub enum Response {
         state: Box<State>,
     },
     Progress(Progress),
+    /// A worker's share of a data-parallel step (its bytes are the reply's pixels).
+    Partial {
+        step: usize,
+        rows: usize,
+    },
     Evaluation {
         loss: f64,
         accuracy: f64,
@@ -676,6 +688,17 @@ impl Session {
                 },
             },
             Request::Step { steps, budget_ms } => Response::Progress(self.step(steps, budget_ms, now)),
+            Request::PartialStep { part, parts } => match self.partial_step(part, parts) {
+                Ok(share) => {
+                    out = share.to_bytes();
+                    Response::Partial {
+                        step: share.step,
+                        rows: share.rows,
+                    }
+                }
+                Err(message) => Response::Error { message },
+            },
+            Request::ApplyStep { evaluate } => Response::Progress(self.apply_step(files, evaluate, now)),
             Request::Reset => {
                 self.trainer = None;
                 Response::State(self.state(&mut out))
@@ -919,6 +942,56 @@ impl Session {
             if now() - start >= budget_ms {
                 break;
             }
+        }
+        progress.steps_done = trainer.steps_done();
+        progress.total_steps = trainer.config().steps;
+        progress.finished = trainer.is_finished();
+        progress
+    }
+
+    fn partial_step(&mut self, part: usize, parts: usize) -> Result<PartialStep, String> {
+        self.ensure_trainer()?;
+        let trainer = self.trainer.as_mut().expect("built above");
+        trainer
+            .partial_step(&self.dataset, part, parts)
+            .map_err(|error| error.to_string())
+    }
+
+    /// Takes a data-parallel step from the shares in `attachments` (bytes of [`PartialStep`], in part order).
+    fn apply_step(&mut self, attachments: &[(String, Vec<u8>)], evaluate: bool, now: &dyn Fn() -> f64) -> Progress {
+        let mut progress = Progress {
+            steps_done: 0,
+            total_steps: 0,
+            finished: false,
+            batches: Vec::new(),
+            points: Vec::new(),
+            stopped: None,
+            images: 0,
+            train_ms: 0.0,
+        };
+        let shares: Result<Vec<PartialStep>, String> = attachments
+            .iter()
+            .map(|(_, bytes)| PartialStep::from_bytes(bytes).map_err(|error| error.to_string()))
+            .collect();
+        let Some(trainer) = self.trainer.as_mut() else {
+            progress.stopped = Some("data-parallel step: expected a model that took its share first".into());
+            return progress;
+        };
+        let started = now();
+        match shares.and_then(|shares| trainer.apply_partial_steps(&shares).map_err(|error| error.to_string())) {
+            Ok(outcome) => {
+                progress.images = trainer.config().batch_size;
+                progress.train_ms = now() - started;
+                progress.batches.push(BatchPoint {
+                    step: outcome.step,
+                    loss: outcome.loss,
+                    accuracy: outcome.accuracy,
+                });
+                if evaluate && trainer.evaluation_due() {
+                    progress.points.push(trainer.record_point(&self.dataset));
+                }
+            }
+            Err(message) => progress.stopped = Some(message),
         }
         progress.steps_done = trainer.steps_done();
         progress.total_steps = trainer.config().steps;

@@ -193,6 +193,77 @@ pub struct StepOutcome {
     pub accuracy: f64,
 }
 
+/// One worker's share of a data-parallel step (see [`Trainer::partial_step`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartialStep {
+    /// The step it belongs to (1-based).
+    pub step: usize,
+    /// Rows of the batch this share covers, and the batch size.
+    pub rows: usize,
+    pub batch: usize,
+    /// The slice's mean loss × `rows`.
+    pub loss_sum: f64,
+    pub correct: usize,
+    /// Every parameter gradient, flattened in `visit_params` order, scaled by `rows / batch`.
+    pub gradient: Vec<f32>,
+    /// Every running statistic after the slice's forward pass, in `visit_buffers` order.
+    pub buffers: Vec<f32>,
+}
+
+impl PartialStep {
+    /// Little-endian bytes: step, rows, batch, correct, gradient and buffer lengths (u64), loss_sum (f64),
+    /// then the f32 values. For passing shares between Web Workers.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(56 + 4 * (self.gradient.len() + self.buffers.len()));
+        let header = [
+            self.step,
+            self.rows,
+            self.batch,
+            self.correct,
+            self.gradient.len(),
+            self.buffers.len(),
+        ];
+        for value in header {
+            bytes.extend_from_slice(&(value as u64).to_le_bytes());
+        }
+        bytes.extend_from_slice(&self.loss_sum.to_le_bytes());
+        for value in self.gradient.iter().chain(&self.buffers) {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Reads [`PartialStep::to_bytes`]; a message saying what was expected if the bytes are not such a share.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let bad = |found: String| ConfigError::new("data-parallel share", "the bytes of a training share", found);
+        if bytes.len() < 56 {
+            return Err(bad(format!("{} bytes", bytes.len())));
+        }
+        let word = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes")) as usize;
+        let (gradient_len, buffer_len) = (word(4), word(5));
+        let values = gradient_len.checked_add(buffer_len).and_then(|n| n.checked_mul(4));
+        if values != Some(bytes.len() - 56) {
+            return Err(bad(format!(
+                "{} bytes for {gradient_len} + {buffer_len} values",
+                bytes.len()
+            )));
+        }
+        let floats: Vec<f32> = bytes[56..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        Ok(PartialStep {
+            step: word(0),
+            rows: word(1),
+            batch: word(2),
+            correct: word(3),
+            loss_sum: f64::from_le_bytes(bytes[48..56].try_into().expect("8 bytes")),
+            gradient: floats[..gradient_len].to_vec(),
+            buffers: floats[gradient_len..].to_vec(),
+        })
+    }
+}
+
 /// A training run in progress.
 pub struct Trainer {
     config: TrainConfig,
@@ -282,6 +353,32 @@ impl Trainer {
     /// One step of mini-batch training: the next batch in the course's order, forward, backward, update.
     /// A non-finite loss stops with an error before the parameters are touched.
     pub fn step(&mut self, dataset: &Dataset) -> Result<StepOutcome, TrainError> {
+        self.prepare_batch(dataset);
+        let (loss, correct) = self.network.forward_backward(self.inputs.view(), &self.labels);
+        let loss = loss as f64;
+        if !loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                step: self.step + 1,
+                loss,
+                learning_rate: self.optimizer.learning_rate(),
+            });
+        }
+        self.optimizer.step(&mut self.network);
+        self.step += 1;
+        let batch = self.labels.len();
+        self.since_eval.0 += loss * batch as f64;
+        self.since_eval.1 += correct;
+        self.since_eval.2 += batch;
+        Ok(StepOutcome {
+            step: self.step,
+            loss,
+            accuracy: correct as f64 / batch as f64,
+        })
+    }
+
+    /// Draws the next batch in the course's order into `inputs`/`labels`, augments it, and sets the
+    /// learning rate of the coming step.
+    fn prepare_batch(&mut self, dataset: &Dataset) {
         let indices = self.sampler.next_batch(self.config.batch_size);
         self.last_batch.clear();
         self.last_batch.extend_from_slice(indices);
@@ -295,8 +392,86 @@ impl Trainer {
         let base_rate = self.config.optimizer.learning_rate();
         self.optimizer
             .set_learning_rate(base_rate * self.config.schedule.factor(self.step, self.config.steps));
-        let (loss, correct) = self.network.forward_backward(self.inputs.view(), &self.labels);
-        let loss = loss as f64;
+    }
+
+    /// Data-parallel training, first half: this worker's share of the next step. Every worker (each with its
+    /// own trainer, same configuration and seed, so the same batch order and augmentation) draws the whole next
+    /// batch, then runs forward and backward on rows `part` of `parts` equal slices of it. The gradients come
+    /// back scaled by `rows / batch`, so the shares of all workers add up to the whole batch's mean gradient.
+    ///
+    /// Differences from [`Trainer::step`]: BatchNorm normalises each slice with the slice's own statistics
+    /// (running statistics are averaged over the slices in [`Trainer::apply_partial_steps`]), and the
+    /// gradient is summed in another order (f32 rounding). Without BatchNorm and with one part the result is
+    /// the same, bit for bit.
+    pub fn partial_step(&mut self, dataset: &Dataset, part: usize, parts: usize) -> Result<PartialStep, TrainError> {
+        let batch = self.config.batch_size.min(dataset.train.len());
+        if parts == 0 || parts > batch || part >= parts {
+            return Err(ConfigError::new(
+                "data-parallel part",
+                format!("a part below the number of parts, at most {batch} parts"),
+                format!("part {part} of {parts}"),
+            )
+            .into());
+        }
+        self.prepare_batch(dataset);
+        let batch = self.labels.len();
+        let (start, end) = (part * batch / parts, (part + 1) * batch / parts);
+        let rows = end - start;
+        let slice = self.inputs.slice(ndarray::s![start..end, ..]);
+        let (loss, correct) = self.network.forward_backward(slice, &self.labels[start..end]);
+        let scale = rows as f32 / batch as f32;
+        let mut gradient = Vec::new();
+        self.network
+            .visit_params(&mut |_, p| gradient.extend(p.grad.iter().map(|&g| g * scale)));
+        let mut buffers = Vec::new();
+        self.network.visit_buffers(&mut |_, _, b| buffers.extend_from_slice(b));
+        Ok(PartialStep {
+            step: self.step + 1,
+            rows,
+            batch,
+            loss_sum: f64::from(loss) * rows as f64,
+            correct,
+            gradient,
+            buffers,
+        })
+    }
+
+    /// Data-parallel training, second half: adds up the shares of every worker (in part order, so every
+    /// worker gets the same sum), averages the running statistics, and takes the optimizer step. Each worker
+    /// calls it with all shares, after its own [`Trainer::partial_step`] for the same step.
+    pub fn apply_partial_steps(&mut self, parts: &[PartialStep]) -> Result<StepOutcome, TrainError> {
+        let mut lengths = (0, 0);
+        self.network.visit_params(&mut |_, p| lengths.0 += p.grad.len());
+        self.network.visit_buffers(&mut |_, _, b| lengths.1 += b.len());
+        let batch = parts.first().map_or(0, |p| p.batch);
+        let rows: usize = parts.iter().map(|p| p.rows).sum();
+        for part in parts {
+            if part.step != self.step + 1 || part.batch != batch {
+                return Err(ConfigError::new(
+                    "data-parallel shares",
+                    format!("shares of step {} of one batch", self.step + 1),
+                    format!("a share of step {} (batch {})", part.step, part.batch),
+                )
+                .into());
+            }
+            if part.gradient.len() != lengths.0 || part.buffers.len() != lengths.1 {
+                return Err(ConfigError::new(
+                    "data-parallel shares",
+                    format!("{} gradients and {} statistics per share", lengths.0, lengths.1),
+                    format!("{} and {}", part.gradient.len(), part.buffers.len()),
+                )
+                .into());
+            }
+        }
+        if parts.is_empty() || rows != batch {
+            return Err(ConfigError::new(
+                "data-parallel shares",
+                format!("shares covering the batch of {batch} rows"),
+                format!("{rows} rows in {} shares", parts.len()),
+            )
+            .into());
+        }
+        let loss = parts.iter().map(|p| p.loss_sum).sum::<f64>() / batch as f64;
         if !loss.is_finite() {
             return Err(TrainError::NonFiniteLoss {
                 step: self.step + 1,
@@ -304,9 +479,25 @@ impl Trainer {
                 learning_rate: self.optimizer.learning_rate(),
             });
         }
+        let mut offset = 0;
+        self.network.visit_params(&mut |_, p| {
+            for (j, g) in p.grad.iter_mut().enumerate() {
+                *g = parts.iter().fold(0.0, |sum, part| sum + part.gradient[offset + j]);
+            }
+            offset += p.grad.len();
+        });
+        let mut offset = 0;
+        self.network.visit_buffers(&mut |_, _, b| {
+            for (j, v) in b.iter_mut().enumerate() {
+                *v = parts.iter().fold(0.0, |sum, part| {
+                    sum + part.buffers[offset + j] * (part.rows as f32 / batch as f32)
+                });
+            }
+            offset += b.len();
+        });
         self.optimizer.step(&mut self.network);
         self.step += 1;
-        let batch = self.labels.len();
+        let correct: usize = parts.iter().map(|p| p.correct).sum();
         self.since_eval.0 += loss * batch as f64;
         self.since_eval.1 += correct;
         self.since_eval.2 += batch;

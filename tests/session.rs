@@ -371,3 +371,53 @@ fn the_small_cnn_works_in_the_session_too() {
     let (layer, _) = send(&mut session, Request::Layer { index: 1 });
     assert_eq!(layer["type"], "layer", "{layer}");
 }
+
+#[test]
+fn two_sessions_train_data_parallel_through_their_messages() {
+    let config = "model=mlp&hidden=32&act=elu&opt=adam&lr=0.001&batch=40&steps=30&eval=10&seed=5";
+    let mut single = Session::new(small_data(), PageConfig::from_query(config).unwrap());
+    let mut workers: Vec<Session> = (0..2)
+        .map(|_| Session::new(small_data(), PageConfig::from_query(config).unwrap()))
+        .collect();
+    let mut points = Vec::new();
+    for _ in 0..10 {
+        let shares: Vec<(String, Vec<u8>)> = workers
+            .iter_mut()
+            .enumerate()
+            .map(|(part, worker)| {
+                let (reply, bytes) = send(worker, Request::PartialStep { part, parts: 2 });
+                assert_eq!(reply["type"], "partial", "{reply}");
+                assert_eq!(reply["rows"], 20);
+                (format!("share {part}"), bytes.pixels)
+            })
+            .collect();
+        for (index, worker) in workers.iter_mut().enumerate() {
+            let (progress, _) = send_with(worker, Request::ApplyStep { evaluate: index == 0 }, &shares, &[]);
+            assert!(progress["stopped"].is_null(), "{progress}");
+            if index == 0 {
+                points.extend(progress["points"].as_array().unwrap().clone());
+            }
+        }
+    }
+    let reference = step(&mut single, 10);
+    assert_eq!(points.len(), 1);
+    let (a, b) = (&points[0]["test_accuracy"], &reference["points"][0]["test_accuracy"]);
+    assert!((a.as_f64().unwrap() - b.as_f64().unwrap()).abs() <= 0.011, "{a} vs {b}");
+    let (a, b) = (&points[0]["test_loss"], &reference["points"][0]["test_loss"]);
+    assert!(
+        (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() <= 1e-4 * b.as_f64().unwrap(),
+        "{a} vs {b}"
+    );
+    // A share that is not one: a clear reason, no step.
+    let (progress, _) = send_with(
+        &mut workers[0],
+        Request::ApplyStep { evaluate: true },
+        &[("share 0".into(), vec![1, 2, 3])],
+        &[],
+    );
+    assert!(progress["stopped"]
+        .as_str()
+        .unwrap()
+        .contains("expected the bytes of a training share"));
+    assert_eq!(progress["steps_done"], 10);
+}

@@ -19,6 +19,7 @@ use crate::train::CurvePoint;
 
 type Shared = Rc<RefCell<App>>;
 type OnReply = Box<dyn FnOnce(&Shared, Value, Vec<u8>)>;
+type OnRead = Box<dyn FnOnce(&Shared, Array)>;
 
 /// Milliseconds of training per worker message while running: the worker answers (and the chart moves)
 /// about five times a second, and a Pause takes effect within that time.
@@ -64,7 +65,22 @@ struct Experiment {
 
 pub struct App {
     document: Document,
+    /// The training worker: its session is the one the page shows.
     worker: Worker,
+    /// More workers for data-parallel training (each holds the same data and model, and computes its slice
+    /// of every batch); empty with one worker.
+    helpers: Vec<Worker>,
+    helpers_ready: usize,
+    /// The shares of the data-parallel step in progress, by part.
+    shares: Vec<Option<Uint8Array>>,
+    /// Steps still to take one at a time (data-parallel `Step ×10`), and when the current one started.
+    queued: usize,
+    step_started: f64,
+    /// The files of the loaded data (replayed to new helpers), and those waiting for their missing part.
+    data_files: Vec<File>,
+    pending_files: Vec<File>,
+    /// The configuration as the worker last confirmed it.
+    query: String,
     next_id: u32,
     callbacks: HashMap<u32, OnReply>,
     started_ms: f64,
@@ -99,12 +115,18 @@ fn report(what: &str, error: &JsValue) {
 
 /// Starts the worker and wires the page; the controls come alive when the worker says it is ready.
 pub fn mount(document: &Document) -> Result<(), JsValue> {
-    let options = WorkerOptions::new();
-    options.set_type(WorkerType::Module);
-    let worker = Worker::new_with_options("./worker.js", &options)?;
+    let worker = start_worker()?;
     let app = Rc::new(RefCell::new(App {
         document: document.clone(),
         worker,
+        helpers: Vec::new(),
+        helpers_ready: 0,
+        shares: Vec::new(),
+        queued: 0,
+        step_started: 0.0,
+        data_files: Vec::new(),
+        pending_files: Vec::new(),
+        query: String::new(),
         next_id: 0,
         callbacks: HashMap::new(),
         started_ms: now_ms(),
@@ -122,25 +144,45 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         experiment: None,
         experiment_curves: Vec::new(),
     }));
-    let on_message = {
-        let app = Rc::clone(&app);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| on_worker_message(&app, event))
-    };
-    app.borrow()
-        .worker
-        .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
-    let on_error = Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
-        report(
-            "the training worker failed",
-            &JsValue::from_str("see the worker's error above"),
-        );
-    });
-    app.borrow().worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    on_error.forget();
+    let worker = app.borrow().worker.clone();
+    attach(&app, &worker, 0);
+    // One worker per core, at most 8 (the main thread keeps drawing).
+    let cores = web_sys::window().map_or(1.0, |w| w.navigator().hardware_concurrency()) as usize;
+    let select: HtmlSelectElement = typed(document, "workers")?;
+    for count in 2..=cores.clamp(1, 8) {
+        let option = document.create_element("option")?;
+        option.set_attribute("value", &count.to_string())?;
+        option.set_text_content(Some(&count.to_string()));
+        select.append_child(&option)?;
+    }
     wire(&app)?;
     register_service_worker();
     Ok(())
+}
+
+/// Starts a module worker running `www/worker.js`.
+fn start_worker() -> Result<Worker, JsValue> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    Worker::new_with_options("./worker.js", &options)
+}
+
+/// Routes the messages of worker `index` (0: the main training worker) to the page.
+fn attach(app: &Shared, worker: &Worker, index: usize) {
+    let on_message = {
+        let app = Rc::clone(app);
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| on_worker_message(&app, index, event))
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let on_error = Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
+        report(
+            "a training worker failed",
+            &JsValue::from_str("see the worker's error above"),
+        );
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
 }
 
 /// Offline support (www/sw.js); a page opened from a file or a non-secure origin simply goes without.
@@ -157,10 +199,14 @@ fn register_service_worker() {
     ignore.forget();
 }
 
-fn on_worker_message(app: &Shared, event: MessageEvent) {
+fn on_worker_message(app: &Shared, index: usize, event: MessageEvent) {
     let data = event.data();
     if Reflect::get(&data, &"ready".into()).ok().and_then(|v| v.as_bool()) == Some(true) {
-        on_ready(app);
+        if index == 0 {
+            on_ready(app);
+        } else {
+            helper_ready(app);
+        }
         return;
     }
     let id = Reflect::get(&data, &"id".into())
@@ -185,9 +231,60 @@ fn on_worker_message(app: &Shared, event: MessageEvent) {
     }
 }
 
-/// Sends `request` to the worker; `on_reply` gets its answer.
+/// Sends `request` to the main training worker; `on_reply` gets its answer.
 fn send(
     app: &Shared,
+    request: Value,
+    files: Option<Array>,
+    pixels: Option<Uint8Array>,
+    on_reply: impl FnOnce(&Shared, Value, Vec<u8>) + 'static,
+) {
+    send_to(app, 0, request, files, pixels, on_reply);
+}
+
+/// `files` with each file's bytes copied (a message moves the bytes it carries).
+fn copy_files(files: &Array) -> Array {
+    files
+        .iter()
+        .map(|file| {
+            let entry = Object::new();
+            let name = Reflect::get(&file, &"name".into()).unwrap_or(JsValue::UNDEFINED);
+            let bytes = Reflect::get(&file, &"bytes".into())
+                .ok()
+                .and_then(|b| b.dyn_into::<Uint8Array>().ok())
+                .map(|b| Uint8Array::new(&b))
+                .unwrap_or_else(|| Uint8Array::new_with_length(0));
+            let _ = Reflect::set(&entry, &"name".into(), &name);
+            let _ = Reflect::set(&entry, &"bytes".into(), &bytes);
+            JsValue::from(entry)
+        })
+        .collect()
+}
+
+/// Sends a state-changing request to every helper worker too, so that all hold the same data and model
+/// (call before `send`, which may move the files' bytes).
+fn mirror(app: &Shared, request: &Value, files: Option<&Array>) {
+    let helpers = app.borrow().helpers.len();
+    for index in 1..=helpers {
+        send_to(
+            app,
+            index,
+            request.clone(),
+            files.map(copy_files),
+            None,
+            |app, reply, _| {
+                if reply["type"] == "error" {
+                    show_error(app, "train-message", &reply);
+                }
+            },
+        );
+    }
+}
+
+/// Sends `request` to worker `target` (0: the main training worker, then the helpers).
+fn send_to(
+    app: &Shared,
+    target: usize,
     request: Value,
     files: Option<Array>,
     pixels: Option<Uint8Array>,
@@ -213,7 +310,15 @@ fn send(
         transfer.push(&pixels.buffer());
         let _ = Reflect::set(&message, &"pixels".into(), &pixels);
     }
-    if let Err(error) = this.worker.post_message_with_transfer(&message, &transfer) {
+    let worker = if target == 0 {
+        this.worker.clone()
+    } else {
+        match this.helpers.get(target - 1) {
+            Some(helper) => helper.clone(),
+            None => return,
+        }
+    };
+    if let Err(error) = worker.post_message_with_transfer(&message, &transfer) {
         report("could not reach the training worker", &error);
     }
 }
@@ -320,6 +425,7 @@ fn show_state(app: &Shared, reply: &Value, pixels: &[u8]) {
     }
     fill_presets(app);
     if let Some(query) = state["query"].as_str() {
+        app.borrow_mut().query = query.to_string();
         if let Some(window) = web_sys::window() {
             if let Ok(history) = window.history() {
                 let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("?{query}")));
@@ -412,24 +518,20 @@ fn form_query(document: &Document) -> Result<String, JsValue> {
 
 fn configure(app: &Shared, query: String) {
     pause(app);
-    send(
-        app,
-        json!({ "type": "configure", "query": query }),
-        None,
-        None,
-        |app, reply, pixels| {
-            if reply["type"] == "error" {
-                show_error(app, "config-message", &reply);
-            } else {
-                let document = app.borrow().document.clone();
-                let _ = set_text(&document, "train-message", "");
-                show_state(app, &reply, &pixels);
-                if app.borrow().experiment.is_some() {
-                    run(app);
-                }
+    let request = json!({ "type": "configure", "query": query });
+    mirror(app, &request, None);
+    send(app, request, None, None, |app, reply, pixels| {
+        if reply["type"] == "error" {
+            show_error(app, "config-message", &reply);
+        } else {
+            let document = app.borrow().document.clone();
+            let _ = set_text(&document, "train-message", "");
+            show_state(app, &reply, &pixels);
+            if app.borrow().experiment.is_some() {
+                run(app);
             }
-        },
-    );
+        }
+    });
 }
 
 fn show_error(app: &Shared, id: &str, reply: &Value) {
@@ -470,7 +572,15 @@ fn redraw(app: &Shared, force: bool) {
 
 /// Asks for `steps` steps (within `budget_ms`); when running, asks again until done, paused or stopped.
 fn request_steps(app: &Shared, steps: usize, budget_ms: f64) {
-    if app.borrow().stepping {
+    {
+        let this = app.borrow();
+        if this.stepping || this.helpers_ready < this.helpers.len() {
+            return;
+        }
+    }
+    if !app.borrow().helpers.is_empty() {
+        app.borrow_mut().queued = steps;
+        parallel_step(app);
         return;
     }
     app.borrow_mut().stepping = true;
@@ -479,6 +589,81 @@ fn request_steps(app: &Shared, steps: usize, budget_ms: f64) {
         app.borrow_mut().stepping = false;
         on_progress(app, &reply);
     });
+}
+
+/// One data-parallel step: every worker computes its share of the batch; once all shares are in, every
+/// worker gets all of them and takes the same step. Only the main worker evaluates; its answer drives the page.
+fn parallel_step(app: &Shared) {
+    let parts = {
+        let mut this = app.borrow_mut();
+        if this.stepping || this.queued == 0 {
+            return;
+        }
+        this.stepping = true;
+        this.queued -= 1;
+        this.step_started = now_ms();
+        let parts = this.helpers.len() + 1;
+        this.shares = vec![None; parts];
+        parts
+    };
+    for part in 0..parts {
+        let request = json!({ "type": "partial-step", "part": part, "parts": parts });
+        send_to(app, part, request, None, None, move |app, reply, bytes| {
+            if reply["type"] != "partial" {
+                app.borrow_mut().stepping = false;
+                app.borrow_mut().queued = 0;
+                on_progress(app, &reply);
+                return;
+            }
+            let complete = {
+                let mut this = app.borrow_mut();
+                if let Some(slot) = this.shares.get_mut(part) {
+                    *slot = Some(Uint8Array::from(&bytes[..]));
+                }
+                this.shares.iter().all(Option::is_some)
+            };
+            if complete {
+                apply_shares(app);
+            }
+        });
+    }
+}
+
+fn apply_shares(app: &Shared) {
+    let shares: Vec<Uint8Array> = app.borrow_mut().shares.drain(..).flatten().collect();
+    let parts = shares.len();
+    for target in (0..parts).rev() {
+        let files: Array = shares
+            .iter()
+            .enumerate()
+            .map(|(part, bytes)| {
+                let entry = Object::new();
+                let _ = Reflect::set(&entry, &"name".into(), &format!("share {part}").into());
+                // The main worker (sent last) gets the originals; the helpers get copies.
+                let bytes = if target == 0 {
+                    bytes.clone()
+                } else {
+                    Uint8Array::new(bytes)
+                };
+                let _ = Reflect::set(&entry, &"bytes".into(), &bytes);
+                JsValue::from(entry)
+            })
+            .collect();
+        let request = json!({ "type": "apply-step", "evaluate": target == 0 });
+        send_to(app, target, request, Some(files), None, move |app, mut reply, _| {
+            if target != 0 {
+                if reply["stopped"].is_string() {
+                    show_error(app, "train-message", &json!({ "message": reply["stopped"] }));
+                }
+                return;
+            }
+            let elapsed = now_ms() - app.borrow().step_started;
+            // The page's images/s: wall time of the whole step, shares and messages included.
+            reply["train_ms"] = json!(elapsed);
+            app.borrow_mut().stepping = false;
+            on_progress(app, &reply);
+        });
+    }
 }
 
 fn on_progress(app: &Shared, progress: &Value) {
@@ -541,9 +726,12 @@ fn on_progress(app: &Shared, progress: &Value) {
     let running = app.borrow().running;
     redraw(app, !running);
     update_counters(app);
+    let queued = app.borrow().queued;
     if running {
         let remaining = app.borrow().total_steps.saturating_sub(app.borrow().steps_done);
         request_steps(app, remaining, RUN_BUDGET_MS);
+    } else if queued > 0 && !finished && stopped.is_none() {
+        parallel_step(app);
     } else if app.borrow().experiment.is_some() && (finished || stopped.is_some()) {
         experiment_done(app, last.map(|p| p.test_accuracy), stopped);
     }
@@ -568,17 +756,30 @@ fn run(app: &Shared) {
 
 fn pause(app: &Shared) {
     app.borrow_mut().running = false;
+    app.borrow_mut().queued = 0;
     update_counters(app);
 }
 
 fn reset(app: &Shared) {
+    reset_saying(app, "Reset: a fresh model from the seed.".into());
+}
+
+/// Starts over on every worker, then shows `message` as the training status.
+fn reset_saying(app: &Shared, message: String) {
     pause(app);
-    send(app, json!({ "type": "reset" }), None, None, |app, reply, pixels| {
-        let document = app.borrow().document.clone();
-        let _ = set_text(&document, "train-status", "Reset: a fresh model from the seed.");
-        let _ = set_text(&document, "train-message", "");
-        show_state(app, &reply, &pixels);
-    });
+    mirror(app, &json!({ "type": "reset" }), None);
+    send(
+        app,
+        json!({ "type": "reset" }),
+        None,
+        None,
+        move |app, reply, pixels| {
+            let document = app.borrow().document.clone();
+            let _ = set_text(&document, "train-status", &message);
+            let _ = set_text(&document, "train-message", "");
+            show_state(app, &reply, &pixels);
+        },
+    );
 }
 
 fn inspect_layer(app: &Shared, index: usize) {
@@ -624,49 +825,68 @@ fn load_files(app: &Shared, files: FileList) {
         progress.set_value(0.0);
         let _ = progress.remove_attribute("hidden");
     }
-    read_next(app, files, 0, 0.0, Array::new());
+    let dropped = files.clone();
+    read_next(
+        app,
+        files,
+        0,
+        0.0,
+        Array::new(),
+        Box::new(move |app, read| add_files(app, read, dropped)),
+    );
 }
 
-fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read: Array) {
+/// Sends read files to the workers and shows what came of them.
+fn add_files(app: &Shared, read: Array, dropped: Vec<File>) {
+    let document = app.borrow().document.clone();
+    // All read: hand them to the workers (they parse; the bar waits without a value meanwhile).
+    if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
+        let _ = progress.remove_attribute("value");
+    }
+    let _ = set_text(&document, "data-message", "Decoding in the worker…");
+    let request = json!({ "type": "add-files" });
+    mirror(app, &request, Some(&read));
+    send(app, request, Some(read), None, move |app, reply, pixels| {
+        let document = app.borrow().document.clone();
+        if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
+            let _ = progress.set_attribute("hidden", "");
+        }
+        match reply["type"].as_str() {
+            Some("state") => {
+                {
+                    let mut this = app.borrow_mut();
+                    let mut files = std::mem::take(&mut this.pending_files);
+                    files.extend(dropped);
+                    this.data_files = files;
+                }
+                let data = &reply["data"];
+                let _ = set_text(
+                    &document,
+                    "data-message",
+                    &format!(
+                        "Loaded {}: {} training and {} test images. Training starts over on them.",
+                        data["name"].as_str().unwrap_or(""),
+                        data["train"],
+                        data["test"]
+                    ),
+                );
+                show_state(app, &reply, &pixels);
+            }
+            Some("pending") => {
+                app.borrow_mut().pending_files.extend(dropped);
+                let _ = set_text(&document, "data-message", reply["message"].as_str().unwrap_or(""));
+            }
+            _ => show_error(app, "data-message", &reply),
+        }
+    });
+}
+
+/// Reads `files[index..]` one after another into `read` (`{ name, bytes }` entries), moving the progress bar,
+/// then calls `done`.
+fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read: Array, done: OnRead) {
     let document = app.borrow().document.clone();
     let Some(file) = files.get(index).cloned() else {
-        // All read: hand them to the worker (it parses; the bar waits without a value meanwhile).
-        if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
-            let _ = progress.remove_attribute("value");
-        }
-        let _ = set_text(&document, "data-message", "Decoding in the worker…");
-        send(
-            app,
-            json!({ "type": "add-files" }),
-            Some(read),
-            None,
-            |app, reply, pixels| {
-                let document = app.borrow().document.clone();
-                if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
-                    let _ = progress.set_attribute("hidden", "");
-                }
-                match reply["type"].as_str() {
-                    Some("state") => {
-                        let data = &reply["data"];
-                        let _ = set_text(
-                            &document,
-                            "data-message",
-                            &format!(
-                                "Loaded {}: {} training and {} test images. Training starts over on them.",
-                                data["name"].as_str().unwrap_or(""),
-                                data["train"],
-                                data["test"]
-                            ),
-                        );
-                        show_state(app, &reply, &pixels);
-                    }
-                    Some("pending") => {
-                        let _ = set_text(&document, "data-message", reply["message"].as_str().unwrap_or(""));
-                    }
-                    _ => show_error(app, "data-message", &reply),
-                }
-            },
-        );
+        done(app, read);
         return;
     };
     let Ok(reader) = FileReader::new() else { return };
@@ -682,6 +902,7 @@ fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read
     on_progress.forget();
     let on_load = {
         let (app, reader, file) = (Rc::clone(app), reader.clone(), file.clone());
+        let mut done = Some(done);
         Closure::<dyn FnMut()>::new(move || {
             let entry = Object::new();
             let bytes = reader
@@ -691,7 +912,16 @@ fn read_next(app: &Shared, files: Vec<File>, index: usize, done_bytes: f64, read
             let _ = Reflect::set(&entry, &"name".into(), &file.name().into());
             let _ = Reflect::set(&entry, &"bytes".into(), &bytes);
             read.push(&entry);
-            read_next(&app, files.clone(), index + 1, done_bytes + file.size(), read.clone());
+            if let Some(done) = done.take() {
+                read_next(
+                    &app,
+                    files.clone(),
+                    index + 1,
+                    done_bytes + file.size(),
+                    read.clone(),
+                    done,
+                );
+            }
         })
     };
     reader.set_onload(Some(on_load.as_ref().unchecked_ref()));
@@ -945,6 +1175,58 @@ fn render_experiments(app: &Shared) {
     }
 }
 
+/// Uses `count` workers: starts or stops helpers; training starts over (every worker from the same seed).
+fn set_workers(app: &Shared, count: usize) {
+    pause(app);
+    let stale: Vec<Worker> = app.borrow_mut().helpers.drain(..).collect();
+    for helper in stale {
+        helper.terminate();
+    }
+    app.borrow_mut().helpers_ready = 0;
+    let mut started = Vec::new();
+    for index in 1..count.max(1) {
+        match start_worker() {
+            Ok(helper) => {
+                attach(app, &helper, index);
+                started.push(helper);
+            }
+            Err(error) => report("could not start a training worker", &error),
+        }
+    }
+    let none = started.is_empty();
+    app.borrow_mut().helpers = started;
+    update_counters(app);
+    if none {
+        reset(app);
+    }
+}
+
+/// A helper has loaded; once all have, they get the data and configuration, and everyone starts over.
+fn helper_ready(app: &Shared) {
+    let all = {
+        let mut this = app.borrow_mut();
+        this.helpers_ready += 1;
+        this.helpers_ready == this.helpers.len()
+    };
+    if !all {
+        return;
+    }
+    let files = app.borrow().data_files.clone();
+    let query = app.borrow().query.clone();
+    let sync: OnRead = Box::new(move |app, read| {
+        if read.length() > 0 {
+            mirror(app, &json!({ "type": "add-files" }), Some(&read));
+        }
+        mirror(app, &json!({ "type": "configure", "query": query }), None);
+        let workers = app.borrow().helpers.len() + 1;
+        reset_saying(
+            app,
+            format!("{workers} workers ready: each computes its slice of every batch. Training starts over."),
+        );
+    });
+    read_next(app, files, 0, 0.0, Array::new(), sync);
+}
+
 /// Adds `handler` for `event` on the element `id`.
 fn listen<E: wasm_bindgen::convert::FromWasmAbi + 'static>(
     document: &Document,
@@ -1033,6 +1315,12 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
     })?;
     on_click(app, "use-synthetic", |app| {
         pause(app);
+        {
+            let mut this = app.borrow_mut();
+            this.data_files.clear();
+            this.pending_files.clear();
+        }
+        mirror(app, &json!({ "type": "use-synthetic" }), None);
         send(
             app,
             json!({ "type": "use-synthetic" }),
@@ -1046,6 +1334,17 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
         )
     })?;
     on_click(app, "run-experiments", start_experiments)?;
+    {
+        let app = Rc::clone(app);
+        listen(&document, "workers", "change", move |event: Event| {
+            let count = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .and_then(|s| s.value().parse().ok())
+                .unwrap_or(1);
+            set_workers(&app, count);
+        })?;
+    }
     on_click(app, "stop-experiments", stop_experiments)?;
 
     {

@@ -302,6 +302,47 @@ test('the Table 1 queue runs its rows in turn and can be stopped', async () => {
   await page.waitForFunction(() => document.querySelector('#experiment-rows tr td:last-child')?.textContent === 'stopped');
 });
 
+test('two workers train data-parallel: the same numbers as one, and faster', async () => {
+  const loss = async () => Number((await text('#train-status')).match(/batch loss ([\d.]+)/)[1]);
+  const measure = async () => {
+    await page.click('#run');
+    await waitForStep('n >= 3', 120_000);
+    await page.waitForTimeout(6000);
+    await page.click('#pause');
+    return Number(await text('#speed'));
+  };
+  const setWorkers = async (count) => {
+    await page.selectOption('#workers', String(count));
+    await page.waitForFunction(
+      (count) => count === 1 ? document.querySelector('#step-counter').textContent === '0'
+        : document.querySelector('#train-status').textContent.startsWith(`${count} workers ready`),
+      count, { timeout: 60_000 });
+    await waitForStep('n === 0');
+  };
+  await page.goto(url);
+  await ready();
+  const cores = await page.locator('#workers option').count();
+  assert.ok(cores >= 2, `a worker per core is offered (${cores})`);
+  await page.click('#step10');
+  await waitForStep('n === 10');
+  const one = await loss();
+  await setWorkers(2);
+  await page.click('#step10');
+  await waitForStep('n === 10');
+  const two = await loss();
+  assert.ok(Math.abs(one - two) <= 1e-2 * one, `batch loss at step 10: one worker ${one}, two workers ${two}`);
+
+  // Speed on the small CNN (the page's images/s: wall time per step, messages included).
+  await page.selectOption('#model', 'small-cnn');
+  await page.waitForFunction(() => document.querySelector('#layers').textContent.includes('Conv2d(3→24'));
+  await waitForStep('n === 0');
+  const twoSpeed = await measure();
+  await setWorkers(1);
+  const oneSpeed = await measure();
+  console.log(`small CNN training in the page: 1 worker ${oneSpeed} images/s, 2 workers ${twoSpeed} images/s (×${(twoSpeed / oneSpeed).toFixed(2)}) on ${cores} cores`);
+  assert.ok(oneSpeed > 0 && twoSpeed > 0);
+});
+
 test('the README screenshot: the default MLP after 300 steps, its gradient check and first layer', async () => {
   await page.goto(url);
   await ready();
