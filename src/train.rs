@@ -569,6 +569,58 @@ impl Trainer {
     }
 }
 
+/// Trains on every core: `trainers` (built from the same configuration, so with the same seed) each compute
+/// their slice of every batch on a thread of their own, then all apply the summed shares (see
+/// [`Trainer::partial_step`]). The first trainer evaluates when due and records the curves; `on_step` sees
+/// its steps and points. The threads change nothing in the arithmetic: the result is the same as taking the
+/// shares one after the other.
+pub fn run_data_parallel(
+    trainers: &mut [Trainer],
+    dataset: &Dataset,
+    mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
+) -> Result<(), TrainError> {
+    let parts = trainers.len();
+    let Some((main, helpers)) = trainers.split_first_mut() else {
+        return Err(ConfigError::new("threads", "at least one trainer", 0).into());
+    };
+    let lost = || {
+        TrainError::from(ConfigError::new(
+            "training thread",
+            "to finish its share",
+            "a thread that stopped",
+        ))
+    };
+    while !main.is_finished() {
+        let shares = std::thread::scope(|scope| {
+            let handles: Vec<_> = helpers
+                .iter_mut()
+                .enumerate()
+                .map(|(i, trainer)| scope.spawn(move || trainer.partial_step(dataset, i + 1, parts)))
+                .collect();
+            let mut shares = vec![main.partial_step(dataset, 0, parts)];
+            for handle in handles {
+                shares.push(handle.join().map_err(|_| lost())?);
+            }
+            shares.into_iter().collect::<Result<Vec<_>, _>>()
+        })?;
+        let outcome = std::thread::scope(|scope| {
+            let shares = &shares;
+            let handles: Vec<_> = helpers
+                .iter_mut()
+                .map(|trainer| scope.spawn(move || trainer.apply_partial_steps(shares)))
+                .collect();
+            let outcome = main.apply_partial_steps(shares);
+            for handle in handles {
+                handle.join().map_err(|_| lost())??;
+            }
+            outcome
+        })?;
+        let point = main.evaluation_due().then(|| main.record_point(dataset));
+        on_step(&outcome, point.as_ref());
+    }
+    Ok(())
+}
+
 /// The curves as CSV: `step,train_loss,train_accuracy,test_loss,test_accuracy`.
 pub fn curves_csv(points: &[CurvePoint]) -> String {
     let mut csv = String::from("step,train_loss,train_accuracy,test_loss,test_accuracy\n");

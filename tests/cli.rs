@@ -345,3 +345,23 @@ fn synth_rejects_bad_sizes_with_a_clear_error() {
         "nothing written on error"
     );
 }
+
+#[test]
+fn train_on_two_threads_writes_the_run_and_refuses_zero() {
+    let out = temp_dir("threads");
+    let output = train_small(&out, &["--threads", "2", "--batchnorm"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary")).expect("JSON");
+    assert_eq!(summary["threads"], 2);
+    let accuracy = summary["final_test_accuracy"].as_f64().expect("an accuracy");
+    assert!((0.0..=1.0).contains(&accuracy));
+    let curves = std::fs::read_to_string(out.join("curves.csv")).expect("curves");
+    assert!(curves.lines().count() > 1);
+
+    let output = train_small(&temp_dir("threads-zero"), &["--threads", "0"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--threads: expected 1 to"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -3,7 +3,7 @@
 use backprop_lab::data::{self, Dataset, SyntheticConfig};
 use backprop_lab::model::{MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
-use backprop_lab::train::{PartialStep, TrainConfig, Trainer};
+use backprop_lab::train::{run_data_parallel, PartialStep, TrainConfig, Trainer};
 
 fn dataset() -> Dataset {
     data::synthetic(&SyntheticConfig {
@@ -166,4 +166,29 @@ fn malformed_shares_are_refused_with_a_reason() {
     assert_eq!(trainer.steps_done(), 0);
     let error = trainer.partial_step(&data, 2, 2).unwrap_err().to_string();
     assert!(error.contains("part 2 of 2"), "{error}");
+}
+
+#[test]
+fn threads_give_the_same_numbers_as_taking_the_shares_in_turn() {
+    let data = dataset();
+    let config = TrainConfig {
+        steps: 12,
+        eval_every: 4,
+        ..config(Normalization::BatchNorm, OptimizerConfig::adam(1e-3), 60)
+    };
+    let (mut in_turn, losses) = parallel(&config, &data, 2, 12);
+    let mut threaded: Vec<Trainer> = (0..2).map(|_| Trainer::new(config.clone(), &data).unwrap()).collect();
+    let mut threaded_losses = Vec::new();
+    let mut points = 0;
+    run_data_parallel(&mut threaded, &data, |outcome, point| {
+        threaded_losses.push(outcome.loss);
+        points += usize::from(point.is_some());
+    })
+    .unwrap();
+    let in_turn_losses: Vec<f64> = losses.chunks(2).map(|c| c[0]).collect();
+    assert_eq!(threaded_losses, in_turn_losses);
+    assert_eq!(points, 3);
+    assert_eq!(threaded[0].curves().len(), 3);
+    assert_eq!(params(&mut threaded[0]), params(&mut in_turn[0]));
+    assert_eq!(params(&mut threaded[1]), params(&mut in_turn[0]));
 }

@@ -9,7 +9,7 @@ use backprop_lab::gradcheck::{suite, CheckResult, SuiteOptions};
 use backprop_lab::layers::LinearInit;
 use backprop_lab::model::{Activation, LossKind, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
-use backprop_lab::train::{curves_csv, Schedule, TrainConfig, Trainer};
+use backprop_lab::train::{curves_csv, run_data_parallel, Schedule, TrainConfig, Trainer};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -159,6 +159,10 @@ struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Train on this many cores: each thread computes the gradients of its slice of every batch and all take
+    /// the same step (BatchNorm normalises each slice with its own statistics). 1 is the course's training.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -301,9 +305,23 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
         dataset.test.len(),
         started.elapsed().as_secs_f64()
     );
-    let mut trainer = Trainer::new(config.clone(), &dataset).map_err(|e| e.to_string())?;
-    let parameters = trainer.network_mut().parameter_count();
-    let layers: Vec<String> = trainer.network().layers().iter().map(|l| l.name()).collect();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if args.threads == 0 || args.threads > config.batch_size.min(64) {
+        return Err(format!(
+            "--threads: expected 1 to {} (one per image of the batch at most), found {}",
+            config.batch_size.min(64),
+            args.threads
+        ));
+    }
+    if args.threads > cores {
+        eprintln!("note: {} threads on {cores} cores", args.threads);
+    }
+    let mut trainers = (0..args.threads)
+        .map(|_| Trainer::new(config.clone(), &dataset))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let parameters = trainers[0].network_mut().parameter_count();
+    let layers: Vec<String> = trainers[0].network().layers().iter().map(|l| l.name()).collect();
     eprintln!("model: {} ({parameters} parameters)", layers.join(" → "));
     if let Ok(flops) = config.model.training_flops_per_image() {
         eprintln!(
@@ -326,7 +344,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
     );
     let quiet = args.quiet;
     let training_started = Instant::now();
-    let result = trainer.run(&dataset, |outcome, point| {
+    let on_step = |outcome: &backprop_lab::train::StepOutcome, point: Option<&backprop_lab::train::CurvePoint>| {
         bar.set_position(outcome.step as u64);
         if let Some(p) = point {
             bar.set_message(format!("test acc {:.4}, loss {:.4}", p.test_accuracy, p.test_loss));
@@ -340,16 +358,23 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
                 bar.println(line);
             }
         }
-    });
+    };
+    let result = if args.threads == 1 {
+        trainers[0].run(&dataset, on_step)
+    } else {
+        run_data_parallel(&mut trainers, &dataset, on_step)
+    };
     bar.finish_and_clear();
+    let trainer = &trainers[0];
     let wall_seconds = training_started.elapsed().as_secs_f64();
     write_outputs(
         &args.out,
-        &trainer,
+        trainer,
         &config,
         &dataset,
         parameters,
         wall_seconds,
+        args.threads,
         result.as_ref().err(),
     )?;
     match result {
@@ -375,6 +400,7 @@ fn write_outputs(
     dataset: &Dataset,
     parameters: usize,
     wall_seconds: f64,
+    threads: usize,
     error: Option<&backprop_lab::error::TrainError>,
 ) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create the output directory: {e}", out.display()))?;
@@ -386,6 +412,7 @@ fn write_outputs(
         "best_test_accuracy": curves.iter().map(|p| p.test_accuracy).fold(None, |best: Option<f64>, a| Some(best.map_or(a, |b| b.max(a)))),
         "steps": trainer.steps_done(),
         "wall_seconds": wall_seconds,
+        "threads": threads,
         "parameters": parameters,
         "train_flops": TrainConfig { steps: trainer.steps_done(), ..config.clone() }.training_flops().ok(),
         "dataset": { "name": dataset.name, "train_images": dataset.train.len(), "test_images": dataset.test.len() },
