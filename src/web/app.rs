@@ -389,6 +389,9 @@ fn show_state(app: &Shared, reply: &Value, pixels: &[u8]) {
         return;
     }
     let document = app.borrow().document.clone();
+    // The preset list first, so that the form can select the preset matching the configuration.
+    app.borrow_mut().presets = state["presets"].as_array().cloned().unwrap_or_default();
+    fill_presets(app);
     let result = (|| -> Result<(), JsValue> {
         view::render_data(&document, state, pixels)?;
         fill_form(&document, state)?;
@@ -416,14 +419,12 @@ fn show_state(app: &Shared, reply: &Value, pixels: &[u8]) {
     }
     {
         let mut this = app.borrow_mut();
-        this.presets = state["presets"].as_array().cloned().unwrap_or_default();
         this.points = serde_json::from_value(state["curves"].clone()).unwrap_or_default();
         this.batches.clear();
         this.steps_done = state["steps_done"].as_u64().unwrap_or(0) as usize;
         this.total_steps = state["total_steps"].as_u64().unwrap_or(0) as usize;
         this.speed = None;
     }
-    fill_presets(app);
     if let Some(query) = state["query"].as_str() {
         app.borrow_mut().query = query.to_string();
         if let Some(window) = web_sys::window() {

@@ -104,6 +104,8 @@ test('the page opens on the generated data set, ready at once', async () => {
   assert.equal(await text('#step-total'), '1400');
   assert.ok(await page.locator('#layers button').count() >= 3, 'the model diagram lists the layers');
   assert.match(page.url(), /\?model=mlp&hidden=100&act=elu/, 'the configuration is in the address');
+  assert.match(await page.$eval('#preset', (s) => s.selectedOptions[0].textContent), /^Table 1 row 1: SGD, ELU/,
+    'the default configuration is the report\'s first row, and the preset list says so');
 });
 
 test('Step and Step ×10 train and the curves change', async () => {
