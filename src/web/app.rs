@@ -73,6 +73,8 @@ pub struct App {
     helpers_ready: usize,
     /// The shares of the data-parallel step in progress, by part.
     shares: Vec<Option<Uint8Array>>,
+    /// Counts changes of the worker set: replies to a step begun before a change are dropped.
+    generation: u32,
     /// Steps still to take one at a time (data-parallel `Step ×10`), and when the current one started.
     queued: usize,
     step_started: f64,
@@ -122,6 +124,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         helpers: Vec::new(),
         helpers_ready: 0,
         shares: Vec::new(),
+        generation: 0,
         queued: 0,
         step_started: 0.0,
         data_files: Vec::new(),
@@ -595,7 +598,7 @@ fn request_steps(app: &Shared, steps: usize, budget_ms: f64) {
 /// One data-parallel step: every worker computes its share of the batch; once all shares are in, every
 /// worker gets all of them and takes the same step. Only the main worker evaluates; its answer drives the page.
 fn parallel_step(app: &Shared) {
-    let parts = {
+    let (parts, generation) = {
         let mut this = app.borrow_mut();
         if this.stepping || this.queued == 0 {
             return;
@@ -605,11 +608,14 @@ fn parallel_step(app: &Shared) {
         this.step_started = now_ms();
         let parts = this.helpers.len() + 1;
         this.shares = vec![None; parts];
-        parts
+        (parts, this.generation)
     };
     for part in 0..parts {
         let request = json!({ "type": "partial-step", "part": part, "parts": parts });
         send_to(app, part, request, None, None, move |app, reply, bytes| {
+            if app.borrow().generation != generation {
+                return;
+            }
             if reply["type"] != "partial" {
                 app.borrow_mut().stepping = false;
                 app.borrow_mut().queued = 0;
@@ -621,7 +627,7 @@ fn parallel_step(app: &Shared) {
                 if let Some(slot) = this.shares.get_mut(part) {
                     *slot = Some(Uint8Array::from(&bytes[..]));
                 }
-                this.shares.iter().all(Option::is_some)
+                !this.shares.is_empty() && this.shares.iter().all(Option::is_some)
             };
             if complete {
                 apply_shares(app);
@@ -631,6 +637,7 @@ fn parallel_step(app: &Shared) {
 }
 
 fn apply_shares(app: &Shared) {
+    let generation = app.borrow().generation;
     let shares: Vec<Uint8Array> = app.borrow_mut().shares.drain(..).flatten().collect();
     let parts = shares.len();
     for target in (0..parts).rev() {
@@ -652,6 +659,9 @@ fn apply_shares(app: &Shared) {
             .collect();
         let request = json!({ "type": "apply-step", "evaluate": target == 0 });
         send_to(app, target, request, Some(files), None, move |app, mut reply, _| {
+            if app.borrow().generation != generation {
+                return;
+            }
             if target != 0 {
                 if reply["stopped"].is_string() {
                     show_error(app, "train-message", &json!({ "message": reply["stopped"] }));
@@ -1182,6 +1192,13 @@ fn set_workers(app: &Shared, count: usize) {
     let stale: Vec<Worker> = app.borrow_mut().helpers.drain(..).collect();
     for helper in stale {
         helper.terminate();
+    }
+    {
+        // A step in flight loses its helpers' answers: forget it (everyone starts over below).
+        let mut this = app.borrow_mut();
+        this.generation += 1;
+        this.stepping = false;
+        this.shares.clear();
     }
     app.borrow_mut().helpers_ready = 0;
     let mut started = Vec::new();

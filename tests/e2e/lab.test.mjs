@@ -308,7 +308,9 @@ test('two workers train data-parallel: the same numbers as one, and faster', asy
   const loss = async () => Number((await text('#train-status')).match(/batch loss ([\d.]+)/)[1]);
   const measure = async () => {
     await page.click('#run');
-    await waitForStep('n >= 3', 120_000);
+    await waitForStep('n >= 3', 120_000).catch(async (error) => {
+      throw new Error(`${error.message}; page: ${await text('#step-counter')} | ${await text('#train-status')} | ${await text('#train-message')}`);
+    });
     await page.waitForTimeout(6000);
     await page.click('#pause');
     return Number(await text('#speed'));
@@ -361,6 +363,34 @@ test('the README screenshot: the default MLP after 300 steps, its gradient check
   await page.waitForFunction(() => document.querySelector('#results-summary').textContent.startsWith('Test accuracy'));
   assert.equal(await page.locator('.error').count(), 0, 'no error shown');
   await page.screenshot({ path: `${screenshotDir}/readme.png`, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 2750 } });
+});
+
+test('the curves export as CSV and the chart as PNG', async () => {
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  assert.equal(csv.suggestedFilename(), 'curves.csv');
+  const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'step,train_loss,train_accuracy,test_loss,test_accuracy');
+  assert.ok(lines.length >= 4, `a row per evaluation: ${lines.length - 1}`);
+  assert.match(lines[1], /^100,[\d.e-]+,[\d.e-]+,[\d.e-]+,[\d.e-]+$/);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
+  assert.equal(png.suggestedFilename(), 'curves.png');
+  const bytes = readFileSync(await png.path());
+  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
+});
+
+test('after the first visit the page works offline', async () => {
+  const before = problems.length;
+  await page.context().setOffline(true);
+  try {
+    await page.reload();
+    await ready();
+    await page.click('#step10');
+    await waitForStep('n === 10');
+  } finally {
+    await page.context().setOffline(false);
+  }
+  // Requests the offline cache answered may still be logged as failed on their way through the network.
+  problems.splice(before, problems.length - before, ...problems.slice(before).filter((p) => !/INTERNET_DISCONNECTED/.test(p)));
 });
 
 test('no console errors, no failed requests, nothing left the page', () => {
