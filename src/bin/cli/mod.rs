@@ -372,9 +372,11 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
         trainer,
         &config,
         &dataset,
-        parameters,
-        wall_seconds,
-        args.threads,
+        RunFacts {
+            parameters,
+            wall_seconds,
+            threads: args.threads,
+        },
         result.as_ref().err(),
     )?;
     match result {
@@ -393,16 +395,26 @@ fn train(args: TrainArgs) -> Result<ExitCode, String> {
     }
 }
 
+/// Facts of a finished (or stopped) run for `summary.json`.
+struct RunFacts {
+    parameters: usize,
+    wall_seconds: f64,
+    threads: usize,
+}
+
 fn write_outputs(
     out: &Path,
     trainer: &Trainer,
     config: &TrainConfig,
     dataset: &Dataset,
-    parameters: usize,
-    wall_seconds: f64,
-    threads: usize,
+    facts: RunFacts,
     error: Option<&backprop_lab::error::TrainError>,
 ) -> Result<(), String> {
+    let RunFacts {
+        parameters,
+        wall_seconds,
+        threads,
+    } = facts;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create the output directory: {e}", out.display()))?;
     let curves = trainer.curves();
     let last = curves.last();
