@@ -20,7 +20,11 @@ fn main() -> Result<(), Box<dyn Error>> {
 fn native() -> Result<(), Box<dyn Error>> {
     let origin = Instant::now();
     let mut rows = Vec::new();
+    let only = std::env::var("BENCH_WORKLOADS").unwrap_or_default();
     for workload in bench::workloads() {
+        if !only.is_empty() && !only.split(',').any(|name| name == workload.id) {
+            continue;
+        }
         let row = bench::measure(&workload, "native", || origin.elapsed().as_secs_f64())?;
         eprintln!("native {}: {} steps in {:.2} s", row.workload, row.steps, row.seconds);
         rows.push(row);

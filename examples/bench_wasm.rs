@@ -22,6 +22,15 @@ pub fn workload_count() -> usize {
     bench::workloads().len()
 }
 
+/// The name of workload `index` (`W1`, …), or an empty string past the end.
+#[wasm_bindgen]
+pub fn workload_name(index: usize) -> String {
+    bench::workloads()
+        .into_iter()
+        .nth(index)
+        .map_or_else(String::new, |workload| workload.id.to_string())
+}
+
 /// Measures workload `index` and returns its row as JSON.
 #[wasm_bindgen]
 pub fn measure_workload(index: usize) -> Result<String, JsError> {

@@ -135,6 +135,53 @@ fn conv2d_matches_the_direct_definition_for_strides_paddings_and_channels() {
 }
 
 #[test]
+fn conv2d_in_groups_of_samples_matches_one_sample_at_a_time_within_1e_12() {
+    // 12×12 maps have 144 positions: the layer convolves 2 samples per GEMM, so a batch of 5 makes the groups
+    // 2, 2, 1; each sample alone must give the same output, ∂L/∂X and (summed) ∂L/∂W, ∂L/∂b
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let config = Conv2dConfig::new(3, 4, 3, (12, 12)).with_padding(1);
+    let mut conv = Conv2d::<f64>::new(&config, &mut rng).expect("valid");
+    let x = random_normal(&mut rng, 5, 3 * 12 * 12);
+    let y = forward(&mut conv, &x, Mode::Train);
+    let dy = random_normal(&mut rng, 5, y.ncols());
+    let mut dx = Array2::zeros((0, 0));
+    conv.backward(x.view(), y.view(), dy.view(), Some(&mut dx));
+    let (dw, db) = (
+        conv.weight.grad.clone(),
+        conv.bias.as_ref().expect("a bias").grad.clone(),
+    );
+    let close = |a: &Array2<f64>, b: &Array2<f64>| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-12);
+    assert!(
+        close(&y, &direct_convolution(&conv, &x)),
+        "forward differs from the definition"
+    );
+    let (mut dw_sum, mut db_sum) = (dw.mapv(|_| 0.0), db.mapv(|_| 0.0));
+    for n in 0..5 {
+        let x_n = x.slice(ndarray::s![n..n + 1, ..]).to_owned();
+        let y_n = forward(&mut conv, &x_n, Mode::Train);
+        assert!(
+            close(&y_n, &y.slice(ndarray::s![n..n + 1, ..]).to_owned()),
+            "output of sample {n}"
+        );
+        let mut dx_n = Array2::zeros((0, 0));
+        conv.backward(
+            x_n.view(),
+            y_n.view(),
+            dy.slice(ndarray::s![n..n + 1, ..]),
+            Some(&mut dx_n),
+        );
+        assert!(
+            close(&dx_n, &dx.slice(ndarray::s![n..n + 1, ..]).to_owned()),
+            "∂L/∂X of sample {n}"
+        );
+        dw_sum += &conv.weight.grad;
+        db_sum += &conv.bias.as_ref().expect("a bias").grad;
+    }
+    assert!(dw.iter().zip(&dw_sum).all(|(a, b)| (a - b).abs() < 1e-12), "∂L/∂W");
+    assert!(db.iter().zip(&db_sum).all(|(a, b)| (a - b).abs() < 1e-12), "∂L/∂b");
+}
+
+#[test]
 fn conv2d_pytorch_init_is_uniform_within_one_over_sqrt_fan_in() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let conv = Conv2d::<f64>::new(&Conv2dConfig::new(3, 64, 3, (32, 32)).with_padding(1), &mut rng).expect("valid");

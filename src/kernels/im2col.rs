@@ -5,7 +5,7 @@
 //! is the GEMM `W · cols(X)`. `col2im` is its adjoint: it adds every column back onto the pixels it was read
 //! from, which is how `∂L/∂X` is gathered from `∂L/∂cols` (a pixel seen by several windows collects
 //! several contributions).
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::error::ConfigError;
 use crate::Scalar;
@@ -89,7 +89,9 @@ impl SlidingWindow {
     /// Calls `visit(row, column, pixel)` for every entry of `cols(X)`: row `(c, ki, kj)` (flattened
     /// `(c·k + ki)·k + kj`), column `(oi, oj)` (flattened `oi·OW + oj`), and `pixel` the index into the
     /// `C×H×W` image of `x[c, oi·s + ki − p, oj·s + kj − p]`, or `None` where that lies on the padding.
-    /// Within a window the offsets `(ki, kj)` come in row-major order.
+    /// Within a window the offsets `(ki, kj)` come in row-major order. The definition the run-by-run
+    /// walk of the kernels is tested against.
+    #[cfg(test)]
     pub(super) fn for_each_entry(&self, mut visit: impl FnMut(usize, usize, Option<usize>)) {
         let (output_height, output_width) = (self.output_height(), self.output_width());
         // a padded coordinate minus the padding, None outside the image
@@ -112,34 +114,186 @@ impl SlidingWindow {
     }
 }
 
-/// `cols[(c, ki, kj), (oi, oj)] ← x[c, oi·s + ki − p, oj·s + kj − p]` (0 on the padding).
-///
-/// Shapes: `image: [C·H·W]` (one sample, C-major), `cols: [C·k·k, OH·OW]`.
-pub fn im2col<T: Scalar>(image: ArrayView1<'_, T>, window: &SlidingWindow, mut cols: ArrayViewMut2<'_, T>) {
-    debug_assert_eq!(image.len(), window.input_features(), "im2col: image size");
-    debug_assert_eq!(
-        cols.dim(),
-        (window.patch_len(), window.positions()),
-        "im2col: cols shape"
-    );
-    window.for_each_entry(|row, column, pixel| cols[[row, column]] = pixel.map_or(T::zero(), |p| image[p]));
+/// One stretch of a row of `cols(X)`: the entries of one output row `oi` of one window offset.
+enum Run {
+    /// `len` entries that lie on the padding (zeros in `cols`).
+    Padding { len: usize },
+    /// `len` entries read from the image at `pixel`, `pixel + stride`, …
+    Pixels { pixel: usize, len: usize },
 }
 
-/// The adjoint of [`im2col`]: `image ← 0`, then every entry of `cols` is added to the pixel it was read
-/// from (entries on the padding are dropped).
+impl SlidingWindow {
+    /// The output columns `oj` whose input column `oj·s + kj − p` lies inside the image: `lo..hi`.
+    fn inside_columns(&self, kj: usize) -> (usize, usize) {
+        let output_width = self.output_width();
+        // oj·s + kj ≥ p  ⇔  oj ≥ ⌈(p − kj)/s⌉
+        let lo = self.padding.saturating_sub(kj).div_ceil(self.stride).min(output_width);
+        // oj·s + kj − p ≤ W − 1  ⇔  oj ≤ ⌊(W − 1 + p − kj)/s⌋
+        let hi = match (self.width - 1 + self.padding).checked_sub(kj) {
+            Some(last) => (last / self.stride + 1).min(output_width),
+            None => 0,
+        };
+        (lo, hi.max(lo))
+    }
+
+    /// Walks row `(c, ki, kj)` of `cols(X)` (the `OH·OW` entries of one window offset) as runs in column
+    /// order: for each output row, the padding on the left, the pixels read from one image row (stride
+    /// `s` apart), the padding on the right. The same walk as the entry-by-entry definition
+    /// (`for_each_entry`, which the tests compare it with), a run at a time.
+    fn for_each_run(&self, row: usize, mut visit: impl FnMut(Run)) {
+        let (k, output_width) = (self.kernel, self.output_width());
+        let (c, ki, kj) = (row / (k * k), row / k % k, row % k);
+        let (lo, hi) = self.inside_columns(kj);
+        for oi in 0..self.output_height() {
+            match (oi * self.stride + ki)
+                .checked_sub(self.padding)
+                .filter(|&i| i < self.height)
+            {
+                Some(i) if hi > lo => {
+                    visit(Run::Padding { len: lo });
+                    let pixel = (c * self.height + i) * self.width + lo * self.stride + kj - self.padding;
+                    visit(Run::Pixels { pixel, len: hi - lo });
+                    visit(Run::Padding { len: output_width - hi });
+                }
+                // the row, or every column of it, lies on the padding
+                _ => visit(Run::Padding { len: output_width }),
+            }
+        }
+    }
+}
+
+/// `cols[(c, ki, kj), g·OH·OW + (oi, oj)] ← x_g[c, oi·s + ki − p, oj·s + kj − p]` (0 on the padding):
+/// the windows of a group of `G` samples side by side, so that one GEMM convolves them all.
 ///
-/// Shapes: `cols: [C·k·k, OH·OW]`, `image: [C·H·W]`.
-pub fn col2im<T: Scalar>(cols: ArrayView2<'_, T>, window: &SlidingWindow, mut image: ArrayViewMut1<'_, T>) {
-    debug_assert_eq!(image.len(), window.input_features(), "col2im: image size");
+/// Shapes: `images: [G, C·H·W]` (C-major samples), `cols: [C·k·k, G·OH·OW]`.
+pub fn im2col<T: Scalar>(images: ArrayView2<'_, T>, window: &SlidingWindow, mut cols: ArrayViewMut2<'_, T>) {
+    let positions = window.positions();
+    debug_assert_eq!(images.ncols(), window.input_features(), "im2col: image size");
     debug_assert_eq!(
         cols.dim(),
-        (window.patch_len(), window.positions()),
+        (window.patch_len(), images.nrows() * positions),
+        "im2col: cols shape"
+    );
+    let images = images.as_standard_layout();
+    let stride = window.stride;
+    for (row, mut cols_row) in cols.rows_mut().into_iter().enumerate() {
+        let cols_row = cols_row.as_slice_mut().expect("cols rows are contiguous");
+        for (image, out) in images.rows().into_iter().zip(cols_row.chunks_exact_mut(positions)) {
+            let image = image.to_slice().expect("a standard-layout row");
+            let mut at = 0;
+            window.for_each_run(row, |run| match run {
+                Run::Padding { len } => {
+                    out[at..at + len].fill(T::zero());
+                    at += len;
+                }
+                Run::Pixels { pixel, len } => {
+                    let out = &mut out[at..at + len];
+                    if stride == 1 {
+                        out.copy_from_slice(&image[pixel..pixel + len]);
+                    } else {
+                        for (o, &v) in out.iter_mut().zip(image[pixel..].iter().step_by(stride)) {
+                            *o = v;
+                        }
+                    }
+                    at += len;
+                }
+            });
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: `images ← 0`, then every entry of `cols` is added to the pixel it was read
+/// from (entries on the padding are dropped).
+///
+/// Shapes: `cols: [C·k·k, G·OH·OW]`, `images: [G, C·H·W]`.
+pub fn col2im<T: Scalar>(cols: ArrayView2<'_, T>, window: &SlidingWindow, mut images: ArrayViewMut2<'_, T>) {
+    let positions = window.positions();
+    debug_assert_eq!(images.ncols(), window.input_features(), "col2im: image size");
+    debug_assert_eq!(
+        cols.dim(),
+        (window.patch_len(), images.nrows() * positions),
         "col2im: cols shape"
     );
-    image.fill(T::zero());
-    window.for_each_entry(|row, column, pixel| {
-        if let Some(p) = pixel {
-            image[p] += cols[[row, column]];
+    images.fill(T::zero());
+    let stride = window.stride;
+    for (row, cols_row) in cols.rows().into_iter().enumerate() {
+        let cols_row = cols_row.to_slice().expect("cols rows are contiguous");
+        for (mut image, column) in images.rows_mut().into_iter().zip(cols_row.chunks_exact(positions)) {
+            let image = image.as_slice_mut().expect("image rows are contiguous");
+            let mut at = 0;
+            window.for_each_run(row, |run| match run {
+                Run::Padding { len } => at += len,
+                Run::Pixels { pixel, len } => {
+                    let column = &column[at..at + len];
+                    if stride == 1 {
+                        for (p, &g) in image[pixel..pixel + len].iter_mut().zip(column) {
+                            *p += g;
+                        }
+                    } else {
+                        for (p, &g) in image[pixel..].iter_mut().step_by(stride).zip(column) {
+                            *p += g;
+                        }
+                    }
+                    at += len;
+                }
+            });
         }
-    });
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    /// Every geometry with small sizes, strides 1–3, paddings 0–3 (wider than the kernel included).
+    pub(in crate::kernels) fn geometries() -> impl Iterator<Item = SlidingWindow> {
+        let sizes = [(1, 1), (1, 4), (5, 3), (6, 7)];
+        sizes.into_iter().flat_map(|size| {
+            (1..=3).flat_map(move |kernel| {
+                (1..=3).flat_map(move |stride| {
+                    (0..=3).filter_map(move |padding| SlidingWindow::new(2, size, kernel, stride, padding).ok())
+                })
+            })
+        })
+    }
+
+    fn images(window: &SlidingWindow, count: usize) -> Array2<f64> {
+        Array2::from_shape_fn((count, window.input_features()), |(n, i)| {
+            (n * 1000 + i) as f64 * 0.5 + 1.0
+        })
+    }
+
+    #[test]
+    fn im2col_matches_the_entry_by_entry_definition_for_a_group_of_images() {
+        for window in geometries() {
+            let x = images(&window, 3);
+            let positions = window.positions();
+            let mut cols = Array2::from_elem((window.patch_len(), 3 * positions), f64::NAN);
+            im2col(x.view(), &window, cols.view_mut());
+            for g in 0..3 {
+                window.for_each_entry(|row, column, pixel| {
+                    let expected = pixel.map_or(0.0, |p| x[[g, p]]);
+                    assert_eq!(cols[[row, g * positions + column]], expected, "{window:?}, image {g}");
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for every x and c: exact here, all values are small multiples of ½
+        for window in geometries() {
+            let x = images(&window, 2);
+            let c = Array2::from_shape_fn((window.patch_len(), 2 * window.positions()), |(r, j)| {
+                ((r * 7 + j * 3) % 11) as f64 - 5.0
+            });
+            let mut cols = Array2::zeros(c.dim());
+            im2col(x.view(), &window, cols.view_mut());
+            let mut back = Array2::from_elem(x.dim(), f64::NAN);
+            col2im(c.view(), &window, back.view_mut());
+            assert_eq!((&cols * &c).sum(), (&x * &back).sum(), "{window:?}");
+        }
+    }
 }

@@ -112,26 +112,7 @@ pub fn standardize<T: Scalar>(
         }
     }
     if axis == Axis(0) {
-        sum_rows_into(x, mean.view_mut());
-        mean.mapv_inplace(|s| s / count);
-        var.fill(T::zero());
-        for row in x.rows() {
-            ndarray::Zip::from(&mut *var)
-                .and(&row)
-                .and(&*mean)
-                .for_each(|v, &x, &mu| *v += (x - mu) * (x - mu));
-        }
-        var.mapv_inplace(|s| s / count);
-        ndarray::Zip::from(&mut *inv_std)
-            .and(&*var)
-            .for_each(|inv, &v| *inv = T::one() / (v + eps).sqrt());
-        for (mut hat, row) in x_hat.rows_mut().into_iter().zip(x.rows()) {
-            ndarray::Zip::from(&mut hat)
-                .and(&row)
-                .and(&*mean)
-                .and(&*inv_std)
-                .for_each(|h, &x, &mu, &inv| *h = (x - mu) * inv);
-        }
+        standardize_channels(x, x.ncols(), eps, x_hat, mean, var, inv_std);
         return;
     }
     for (g, (lane, mut hat_lane)) in x.rows().into_iter().zip(x_hat.rows_mut()).enumerate() {
@@ -157,26 +138,7 @@ pub fn standardize_backward<T: Scalar>(
     ensure_shape(grad_input, x_hat.nrows(), x_hat.ncols());
     let count = T::of(x_hat.len_of(axis) as f64);
     if axis == Axis(0) {
-        let mut mean_g = ndarray::Array1::zeros(x_hat.ncols());
-        let mut mean_gh = ndarray::Array1::zeros(x_hat.ncols());
-        sum_rows_into(grad_x_hat, mean_g.view_mut());
-        sum_rows_of_product_into(grad_x_hat, x_hat, mean_gh.view_mut());
-        mean_g.mapv_inplace(|s| s / count);
-        mean_gh.mapv_inplace(|s| s / count);
-        for ((mut dx, g), h) in grad_input
-            .rows_mut()
-            .into_iter()
-            .zip(grad_x_hat.rows())
-            .zip(x_hat.rows())
-        {
-            ndarray::Zip::from(&mut dx)
-                .and(&g)
-                .and(&h)
-                .and(&inv_std)
-                .and(&mean_g)
-                .and(&mean_gh)
-                .for_each(|dx, &g, &h, &inv, &mg, &mgh| *dx = inv * (g - mg - h * mgh));
-        }
+        standardize_channels_backward(grad_x_hat, x_hat, inv_std, grad_input);
         return;
     }
     let lanes = grad_x_hat
@@ -223,10 +185,15 @@ pub fn add_assign<T: Scalar>(mut y: ArrayViewMut2<'_, T>, x: ArrayView2<'_, T>) 
     y.zip_mut_with(&x, |y, &x| *y += x);
 }
 
+mod channels;
 mod im2col;
 mod layout;
 mod pooling;
 
+pub use channels::{
+    affine_channels, standardize_channels, standardize_channels_backward, sum_channels_into,
+    sum_channels_of_product_into,
+};
 pub use im2col::{col2im, im2col, SlidingWindow};
-pub use layout::{channels_first, channels_last};
+pub use layout::{channel_major_to_samples, samples_to_channel_major};
 pub use pooling::{global_average_pool, global_average_pool_backward, max_pool, max_pool_backward};

@@ -23,23 +23,47 @@ pub fn max_pool<T: Scalar>(
         "max_pool: output shape"
     );
     debug_assert_eq!(argmax.len(), output.len(), "max_pool: argmax length");
-    let (window_len, outputs) = (window.kernel * window.kernel, output.ncols());
+    let (channels, height, width) = (window.channels, window.height, window.width);
+    let (output_height, output_width, outputs) = (window.output_height(), window.output_width(), output.ncols());
+    // the image rows (or columns) `lo..hi` that the window starting at padded coordinate `start` covers
+    let inside = |start: usize, size: usize| {
+        let lo = start.saturating_sub(window.padding).min(size);
+        let hi = (start + window.kernel).saturating_sub(window.padding).min(size);
+        (lo, hi.max(lo))
+    };
+    let input = input.as_standard_layout();
     for (x, (mut y, argmax)) in input
         .rows()
         .into_iter()
         .zip(output.rows_mut().into_iter().zip(argmax.chunks_mut(outputs)))
     {
-        y.fill(T::neg_infinity());
-        argmax.fill(0);
-        // the windows' entries in im2col's order, a running maximum per output; only a strictly greater
-        // value replaces it, so the first of equal values stays
-        window.for_each_entry(|row, column, pixel| {
-            let output = (row / window_len) * positions + column;
-            if let Some(p) = pixel.filter(|&p| x[p] > y[output]) {
-                y[output] = x[p];
-                argmax[output] = p;
+        let (x, y) = (
+            x.to_slice().expect("a standard-layout row"),
+            y.as_slice_mut().expect("output rows are contiguous"),
+        );
+        let mut o = 0;
+        for c in 0..channels {
+            for oi in 0..output_height {
+                let rows = inside(oi * window.stride, height);
+                for oj in 0..output_width {
+                    let columns = inside(oj * window.stride, width);
+                    // a running maximum over the window in row-major order; only a strictly greater value
+                    // replaces it, so the first of equal values stays (branch-free: the data decide)
+                    let (mut best, mut best_at) = (T::neg_infinity(), 0);
+                    for i in rows.0..rows.1 {
+                        let row_start = (c * height + i) * width;
+                        for (p, &v) in x[row_start..row_start + columns.1].iter().enumerate().skip(columns.0) {
+                            let greater = v > best;
+                            best = if greater { v } else { best };
+                            best_at = if greater { row_start + p } else { best_at };
+                        }
+                    }
+                    y[o] = best;
+                    argmax[o] = best_at;
+                    o += 1;
+                }
             }
-        });
+        }
     }
 }
 
@@ -83,6 +107,38 @@ pub fn global_average_pool_backward<T: Scalar>(grad_output: ArrayView2<'_, T>, m
     for (dy, mut dx) in grad_output.rows().into_iter().zip(grad_input.rows_mut()) {
         for (c, &g) in dy.iter().enumerate() {
             dx.slice_mut(ndarray::s![c * pixels..(c + 1) * pixels]).fill(g * scale);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+    use crate::kernels::im2col::tests::geometries;
+
+    #[test]
+    fn max_pool_matches_the_entry_by_entry_definition_ties_to_the_first() {
+        for window in geometries() {
+            // values repeat (period 7), so windows hold ties
+            let x = Array2::from_shape_fn((2, window.input_features()), |(n, i)| ((n * 5 + i * 3) % 7) as f64);
+            let outputs = window.channels * window.positions();
+            let mut y = Array2::zeros((2, outputs));
+            let mut argmax = vec![0; 2 * outputs];
+            max_pool(x.view(), &window, y.view_mut(), &mut argmax);
+            for n in 0..2 {
+                let mut expected = vec![(f64::NEG_INFINITY, 0); outputs];
+                window.for_each_entry(|row, column, pixel| {
+                    let o = row / (window.kernel * window.kernel) * window.positions() + column;
+                    if let Some(p) = pixel.filter(|&p| x[[n, p]] > expected[o].0) {
+                        expected[o] = (x[[n, p]], p);
+                    }
+                });
+                for (o, &(value, index)) in expected.iter().enumerate() {
+                    assert_eq!((y[[n, o]], argmax[n * outputs + o]), (value, index), "{window:?}");
+                }
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! BatchNorm1d: standardise each feature over the batch, then scale and shift.
-use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1, Zip};
+use ndarray::{Array1, Array2, ArrayView2, Ix1, Zip};
 
 use super::layernorm::{affine_backward, affine_forward};
 use super::{Layer, Mode, Param, ParamView};
@@ -17,6 +17,10 @@ use crate::Scalar;
 /// - `∂L/∂x = (1/√(σ² + ε)) · (g − mean_batch(g) − x̂ · mean_batch(g ∘ x̂))`.
 ///
 /// In evaluation the statistics are constants, so `∂L/∂x = g / √(running_var + ε)`.
+///
+/// Given channel-major images `[N, M·P]` (`M` channels of `P` pixels each) instead of `[N, M]`, every
+/// statistic and sum above runs over the batch and the pixels, `S = N·P` values per channel: that is
+/// [`super::BatchNorm2d`].
 #[derive(Clone, Debug)]
 pub struct BatchNorm1d<T: Scalar> {
     pub gamma: Param<T, Ix1>,
@@ -62,20 +66,21 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, mode: Mode) {
-        // x: [S, M], statistics per feature over S, y: [S, M]
+        // x: [N, M] (or channel-major [N, M·P]), statistics per feature over N (·P), y: like x
         self.mode = mode;
         match mode {
             Mode::Train => {
-                kernels::standardize(
+                kernels::standardize_channels(
                     input,
-                    Axis(0),
+                    self.features(),
                     self.eps,
                     &mut self.x_hat,
                     &mut self.batch_mean,
                     &mut self.batch_var,
                     &mut self.inv_std,
                 );
-                let count = input.nrows();
+                // S: the values each statistic is taken over (batch × pixels)
+                let count = input.len() / self.features();
                 let unbiased = if count > 1 {
                     T::of(count as f64 / (count - 1) as f64)
                 } else {
@@ -90,17 +95,16 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
                     .for_each(|r, &b| *r = (T::one() - m) * *r + m * b * unbiased);
             }
             Mode::Eval => {
-                kernels::ensure_shape(&mut self.x_hat, input.nrows(), input.ncols());
                 Zip::from(&mut self.inv_std)
                     .and(&self.running_var)
                     .for_each(|inv, &v| *inv = T::one() / (v + self.eps).sqrt());
-                for (mut hat, x) in self.x_hat.rows_mut().into_iter().zip(input.rows()) {
-                    Zip::from(&mut hat)
-                        .and(&x)
-                        .and(&self.running_mean)
-                        .and(&self.inv_std)
-                        .for_each(|h, &x, &mu, &inv| *h = (x - mu) * inv);
-                }
+                kernels::affine_channels(
+                    input,
+                    Some(self.running_mean.view()),
+                    self.inv_std.view(),
+                    None,
+                    &mut self.x_hat,
+                );
             }
         }
         affine_forward(self.x_hat.view(), &self.gamma.value, &self.beta.value, output);
@@ -123,22 +127,13 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         );
         let Some(grad_input) = grad_input else { return };
         match self.mode {
-            Mode::Train => kernels::standardize_backward(
+            Mode::Train => kernels::standardize_channels_backward(
                 self.grad_x_hat.view(),
                 self.x_hat.view(),
                 self.inv_std.view(),
-                Axis(0),
                 grad_input,
             ),
-            Mode::Eval => {
-                kernels::ensure_shape(grad_input, grad_output.nrows(), grad_output.ncols());
-                for (mut dx, g) in grad_input.rows_mut().into_iter().zip(self.grad_x_hat.rows()) {
-                    Zip::from(&mut dx)
-                        .and(&g)
-                        .and(&self.inv_std)
-                        .for_each(|dx, &g, &inv| *dx = g * inv);
-                }
-            }
+            Mode::Eval => kernels::affine_channels(self.grad_x_hat.view(), None, self.inv_std.view(), None, grad_input),
         }
     }
 

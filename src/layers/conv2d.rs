@@ -1,5 +1,6 @@
-//! 2-D convolution, lowered to a matrix product with im2col: `Y = W · cols(X) + b 1ᵀ` per sample.
-use ndarray::{Array2, ArrayBase, ArrayView2, Ix1, Ix2, Ix4, RawData};
+//! 2-D convolution, lowered to a matrix product with im2col: `Y = W · cols(X) + b 1ᵀ` per sample, a group of
+//! samples per product.
+use ndarray::{s, Array2, ArrayBase, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2, Ix4, RawData};
 use rand::Rng;
 
 use super::{Layer, Linear, LinearInit, Mode, Param, ParamView};
@@ -96,16 +97,34 @@ impl Conv2dConfig {
 /// - `∂L/∂Xₙ = col2im(Wᵀ · ∂L/∂Yₙ)`: the gradient of every window entry goes back to the pixel it was read
 ///   from ([`kernels::col2im`]), so pixels shared by overlapping windows add up their contributions.
 ///
+/// The samples are processed in groups of `G` whose windows sit side by side, `cols: [C_in·k·k, G·OH·OW]`,
+/// so each formula above is one GEMM per group: `[Y₁ … Y_G] = W · [cols(X₁) … cols(X_G)]`, and
+/// `Σₙ ∂L/∂Yₙ · cols(Xₙ)ᵀ` is the product of the side-by-side matrices. `G` is chosen to give the GEMM about
+/// [`GEMM_COLUMNS`] columns: deep layers with few positions (a 2×2 map has 4) then still make one large
+/// product instead of many thin ones.
+///
 /// Initialisation is a linear layer's with `fan_in = C_in·k·k` (PyTorch: `W, b ~ U(±1/√fan_in)`).
 #[derive(Clone, Debug)]
 pub struct Conv2d<T: Scalar> {
     pub weight: Param<T, Ix4>,
     pub bias: Option<Param<T, Ix1>>,
     window: SlidingWindow,
-    /// `cols(Xₙ)` of the sample being processed, rebuilt per sample rather than stored for the batch.
-    cols: Array2<T>,
-    /// `Wᵀ · ∂L/∂Yₙ` of the sample being processed.
-    grad_cols: Array2<T>,
+    /// `[cols(X₁) … cols(X_G)]` of the group being processed (in the backward pass then `Wᵀ · ∂L/∂Y` of the
+    /// group): rebuilt per group rather than stored for the batch. Grows to its largest size once.
+    cols: Vec<T>,
+    /// `[Y₁ … Y_G]` (or `[∂L/∂Y₁ … ∂L/∂Y_G]`) of the group, `[C_out, G·OH·OW]`.
+    maps: Vec<T>,
+}
+
+/// About how many columns (samples × positions) one convolution GEMM gets; see [`Conv2d`].
+pub const GEMM_COLUMNS: usize = 256;
+
+/// A `[rows, columns]` matrix over the start of `buffer`, grown if it is too short.
+fn matrix_in<T: Scalar>(buffer: &mut Vec<T>, rows: usize, columns: usize) -> ArrayViewMut2<'_, T> {
+    if buffer.len() < rows * columns {
+        buffer.resize(rows * columns, T::zero());
+    }
+    ArrayViewMut2::from_shape((rows, columns), &mut buffer[..rows * columns]).expect("the buffer is long enough")
 }
 
 impl<T: Scalar> Conv2d<T> {
@@ -127,9 +146,14 @@ impl<T: Scalar> Conv2d<T> {
             weight: Param::new(weight),
             bias,
             window,
-            cols: Array2::zeros((window.patch_len(), window.positions())),
-            grad_cols: Array2::zeros((window.patch_len(), window.positions())),
+            cols: Vec::new(),
+            maps: Vec::new(),
         })
+    }
+
+    /// `G`: the samples convolved by one GEMM, for a batch of `batch`.
+    fn group_size(&self, batch: usize) -> usize {
+        GEMM_COLUMNS.div_ceil(self.window.positions()).clamp(1, batch.max(1))
     }
 
     pub fn window(&self) -> &SlidingWindow {
@@ -169,28 +193,31 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {
-        // x: [N, C_in·H·W], cols: [C_in·k·k, OH·OW], W: [C_out, C_in·k·k], y: [N, C_out·OH·OW]
+        // x: [N, C_in·H·W], cols: [C_in·k·k, G·OH·OW], W: [C_out, C_in·k·k], y: [N, C_out·OH·OW]
         let (out_channels, positions) = (self.out_channels(), self.window.positions());
         kernels::ensure_shape(output, input.nrows(), out_channels * positions);
+        let group = self.group_size(input.nrows());
         let weight = as_matrix(self.weight.value.view());
-        for (x, y) in input.rows().into_iter().zip(output.rows_mut()) {
-            let mut y = y
-                .into_shape_with_order((out_channels, positions))
-                .expect("y is C_out·OH·OW");
-            // Y = W · cols(X) + b 1ᵀ
-            kernels::im2col(x, &self.window, self.cols.view_mut());
+        let bias = self.bias.as_ref().map(|b| b.value.view());
+        let samples = input
+            .axis_chunks_iter(Axis(0), group)
+            .zip(output.axis_chunks_iter_mut(Axis(0), group));
+        for (x, y) in samples {
+            let columns = x.nrows() * positions;
+            let mut cols = matrix_in(&mut self.cols, self.window.patch_len(), columns);
+            let mut maps = matrix_in(&mut self.maps, out_channels, columns);
+            // [Y₁ … Y_G] = W · [cols(X₁) … cols(X_G)] + b 1ᵀ
+            kernels::im2col(x, &self.window, cols.view_mut());
             kernels::gemm(
                 T::one(),
                 weight,
                 Transpose::No,
-                self.cols.view(),
+                cols.view(),
                 Transpose::No,
                 T::zero(),
-                y.view_mut(),
+                maps.view_mut(),
             );
-            if let Some(bias) = &self.bias {
-                kernels::add_column_vector(y, bias.value.view());
-            }
+            kernels::channel_major_to_samples(maps.view(), bias, y);
         }
     }
 
@@ -205,43 +232,50 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         if let Some(grad_input) = grad_input.as_deref_mut() {
             kernels::ensure_shape(grad_input, input.nrows(), self.window.input_features());
         }
+        let group = self.group_size(input.nrows());
         let weight = as_matrix(self.weight.value.view());
         let mut grad_weight = as_matrix(self.weight.grad.view_mut());
         grad_weight.fill(T::zero());
         if let Some(bias) = &mut self.bias {
             bias.grad.fill(T::zero());
         }
-        for (n, (x, dy)) in input.rows().into_iter().zip(grad_output.rows()).enumerate() {
-            let dy = dy
-                .into_shape_with_order((out_channels, positions))
-                .expect("∂L/∂Y is C_out·OH·OW");
-            // ∂L/∂W += ∂L/∂Yₙ · cols(Xₙ)ᵀ (cols rebuilt: cheaper in memory than keeping the batch's)
-            kernels::im2col(x, &self.window, self.cols.view_mut());
+        let samples = input
+            .axis_chunks_iter(Axis(0), group)
+            .zip(grad_output.axis_chunks_iter(Axis(0), group));
+        for (first, (x, dy)) in samples.enumerate().map(|(g, pair)| (g * group, pair)) {
+            let columns = x.nrows() * positions;
+            let mut cols = matrix_in(&mut self.cols, self.window.patch_len(), columns);
+            let mut maps = matrix_in(&mut self.maps, out_channels, columns);
+            kernels::samples_to_channel_major(dy, maps.view_mut());
+            // ∂L/∂W += [∂L/∂Y₁ … ∂L/∂Y_G] · [cols(X₁) … cols(X_G)]ᵀ (cols rebuilt: cheaper in memory than
+            // keeping the batch's)
+            kernels::im2col(x, &self.window, cols.view_mut());
             kernels::gemm(
                 T::one(),
-                dy,
+                maps.view(),
                 Transpose::No,
-                self.cols.view(),
+                cols.view(),
                 Transpose::Yes,
                 T::one(),
                 grad_weight.view_mut(),
             );
-            // ∂L/∂b += ∂L/∂Yₙ 1
+            // ∂L/∂b += Σₙ ∂L/∂Yₙ 1
             if let Some(bias) = &mut self.bias {
-                kernels::add_row_sums(dy, bias.grad.view_mut());
+                kernels::add_row_sums(maps.view(), bias.grad.view_mut());
             }
-            // ∂L/∂Xₙ = col2im(Wᵀ · ∂L/∂Yₙ)
+            // ∂L/∂Xₙ = col2im(Wᵀ · ∂L/∂Yₙ), the group at once (cols now holds Wᵀ · ∂L/∂Y)
             if let Some(grad_input) = grad_input.as_deref_mut() {
                 kernels::gemm(
                     T::one(),
                     weight,
                     Transpose::Yes,
-                    dy,
+                    maps.view(),
                     Transpose::No,
                     T::zero(),
-                    self.grad_cols.view_mut(),
+                    cols.view_mut(),
                 );
-                kernels::col2im(self.grad_cols.view(), &self.window, grad_input.row_mut(n));
+                let rows = first..first + x.nrows();
+                kernels::col2im(cols.view(), &self.window, grad_input.slice_mut(s![rows, ..]));
             }
         }
     }

@@ -1,5 +1,5 @@
 //! LayerNorm with the manual backward pass of the report (§3.2).
-use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1, Zip};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1};
 
 use super::{Layer, Mode, Param, ParamView};
 use crate::kernels;
@@ -54,32 +54,19 @@ pub(crate) fn affine_backward<T: Scalar>(
     beta: &mut Param<T, Ix1>,
     grad_x_hat: &mut Array2<T>,
 ) {
-    kernels::sum_rows_into(grad_output, beta.grad.view_mut());
-    kernels::sum_rows_of_product_into(grad_output, x_hat, gamma.grad.view_mut());
-    kernels::ensure_shape(grad_x_hat, grad_output.nrows(), grad_output.ncols());
-    for (mut g, dy) in grad_x_hat.rows_mut().into_iter().zip(grad_output.rows()) {
-        Zip::from(&mut g)
-            .and(&dy)
-            .and(&gamma.value)
-            .for_each(|g, &dy, &gamma| *g = dy * gamma);
-    }
+    kernels::sum_channels_into(grad_output, beta.grad.view_mut());
+    kernels::sum_channels_of_product_into(grad_output, x_hat, gamma.grad.view_mut());
+    kernels::affine_channels(grad_output, None, gamma.value.view(), None, grad_x_hat);
 }
 
-/// `y = γ ∘ x̂ + β`, γ and β broadcast over rows.
+/// `y = γ ∘ x̂ + β`, γ and β broadcast over rows (and, for channel-major images, over each channel's pixels).
 pub(crate) fn affine_forward<T: Scalar>(
     x_hat: ArrayView2<'_, T>,
     gamma: &Array1<T>,
     beta: &Array1<T>,
     output: &mut Array2<T>,
 ) {
-    kernels::ensure_shape(output, x_hat.nrows(), x_hat.ncols());
-    for (mut y, hat) in output.rows_mut().into_iter().zip(x_hat.rows()) {
-        Zip::from(&mut y)
-            .and(&hat)
-            .and(gamma)
-            .and(beta)
-            .for_each(|y, &h, &g, &b| *y = g * h + b);
-    }
+    kernels::affine_channels(x_hat, None, gamma.view(), Some(beta.view()), output);
 }
 
 impl<T: Scalar> Layer<T> for LayerNorm<T> {
