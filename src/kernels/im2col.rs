@@ -136,6 +136,45 @@ impl SlidingWindow {
         (lo, hi.max(lo))
     }
 
+    /// Stride 1 and `k = 2p + 1`: the output has the input's size (a "same" convolution).
+    fn keeps_size(&self) -> bool {
+        self.stride == 1 && self.kernel == 2 * self.padding + 1
+    }
+
+    /// Row `(c, ki, kj)` of `cols(X)` for a window that [keeps the size](Self::keeps_size): then
+    /// `out[i·W + j] = x[c, i + ki − p, j + kj − p]` is channel `c` of the image shifted by
+    /// `(ki − p)·W + (kj − p)` flat positions, so the row is one contiguous copy. What the shift wraps
+    /// (rows off the top or bottom, and the `|kj − p|` columns that slide into the neighbouring image row)
+    /// is then set to zero.
+    fn shifted_copy<T: Scalar>(&self, row: usize, image: &[T], out: &mut [T]) {
+        let (k, height, width) = (self.kernel, self.height, self.width);
+        let (c, ki, kj) = (row / (k * k), row / k % k, row % k);
+        let channel = &image[c * height * width..(c + 1) * height * width];
+        let (di, dj) = (ki as isize - self.padding as isize, kj as isize - self.padding as isize);
+        let shift = di * width as isize + dj;
+        // the flat outputs whose source lies inside the channel: o + shift ∈ [0, H·W)
+        let size = (height * width) as isize;
+        let first = (-shift).clamp(0, size) as usize;
+        let last = (size - shift).clamp(0, size) as usize;
+        out[..first].fill(T::zero());
+        if first < last {
+            let from = (first as isize + shift) as usize;
+            out[first..last].copy_from_slice(&channel[from..from + (last - first)]);
+        }
+        out[last.max(first)..].fill(T::zero());
+        // the columns whose source slid over the left or right edge of its image row
+        let wrapped = match dj.signum() {
+            1 => width.saturating_sub(dj as usize)..width,
+            -1 => 0..((-dj) as usize).min(width),
+            _ => 0..0,
+        };
+        if !wrapped.is_empty() {
+            for out_row in out.chunks_exact_mut(width) {
+                out_row[wrapped.clone()].fill(T::zero());
+            }
+        }
+    }
+
     /// Walks row `(c, ki, kj)` of `cols(X)` (the `OH·OW` entries of one window offset) as runs in column
     /// order: for each output row, the padding on the left, the pixels read from one image row (stride
     /// `s` apart), the padding on the right. The same walk as the entry-by-entry definition
@@ -180,6 +219,10 @@ pub fn im2col<T: Scalar>(images: ArrayView2<'_, T>, window: &SlidingWindow, mut 
         let cols_row = cols_row.as_slice_mut().expect("cols rows are contiguous");
         for (image, out) in images.rows().into_iter().zip(cols_row.chunks_exact_mut(positions)) {
             let image = image.to_slice().expect("a standard-layout row");
+            if window.keeps_size() {
+                window.shifted_copy(row, image, out);
+                continue;
+            }
             let mut at = 0;
             window.for_each_run(row, |run| match run {
                 Run::Padding { len } => {
@@ -247,11 +290,12 @@ pub(super) mod tests {
 
     use super::*;
 
-    /// Every geometry with small sizes, strides 1–3, paddings 0–3 (wider than the kernel included).
+    /// Every geometry with small sizes, kernels 1–5, strides 1–3, paddings 0–3 (wider than the kernel
+    /// included).
     pub(in crate::kernels) fn geometries() -> impl Iterator<Item = SlidingWindow> {
         let sizes = [(1, 1), (1, 4), (5, 3), (6, 7)];
         sizes.into_iter().flat_map(|size| {
-            (1..=3).flat_map(move |kernel| {
+            (1..=5).flat_map(move |kernel| {
                 (1..=3).flat_map(move |stride| {
                     (0..=3).filter_map(move |padding| SlidingWindow::new(2, size, kernel, stride, padding).ok())
                 })
