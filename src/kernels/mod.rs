@@ -48,17 +48,6 @@ pub fn sum_rows_into<T: Scalar>(x: ArrayView2<'_, T>, mut out: ArrayViewMut1<'_,
     }
 }
 
-/// `out[j] ← Σ_i x[i, j] · y[i, j]`: a column-wise dot product, e.g. `∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂)`.
-pub fn sum_rows_of_product_into<T: Scalar>(x: ArrayView2<'_, T>, y: ArrayView2<'_, T>, mut out: ArrayViewMut1<'_, T>) {
-    out.fill(T::zero());
-    for (row_x, row_y) in x.rows().into_iter().zip(y.rows()) {
-        ndarray::Zip::from(&mut out)
-            .and(&row_x)
-            .and(&row_y)
-            .for_each(|o, &a, &b| *o += a * b);
-    }
-}
-
 /// Adds `bias[j]` to every row of `x`.
 pub fn add_row_vector<T: Scalar>(mut x: ArrayViewMut2<'_, T>, bias: ndarray::ArrayView1<'_, T>) {
     for mut row in x.rows_mut() {
@@ -88,15 +77,11 @@ pub fn argmax_rows<T: Scalar>(x: ArrayView2<'_, T>, out: &mut Vec<usize>) {
     }));
 }
 
-/// Standardises `x` along `axis` (the axis the statistics are taken over: `Axis(0)` for BatchNorm,
-/// `Axis(1)` for LayerNorm): `x̂ = (x − μ) / √(σ² + ε)` with the biased variance `σ² = mean((x − μ)²)`.
-/// Writes `x̂`, and per group `μ`, `σ²` and `1/√(σ² + ε)`.
-///
-/// Both cases stream over contiguous rows: over the batch axis the per-feature sums are accumulated
-/// row by row rather than walking strided columns.
-pub fn standardize<T: Scalar>(
+/// Standardises each row of `x` (LayerNorm's statistics, over the features of one sample):
+/// `x̂ = (x − μ) / √(σ² + ε)` with the biased variance `σ² = mean((x − μ)²)`. Writes `x̂`, and per row
+/// `μ`, `σ²` and `1/√(σ² + ε)`. The per-feature (BatchNorm) statistics are [`standardize_channels`].
+pub fn standardize_rows<T: Scalar>(
     x: ArrayView2<'_, T>,
-    axis: Axis,
     eps: T,
     x_hat: &mut Array2<T>,
     mean: &mut ndarray::Array1<T>,
@@ -104,16 +89,11 @@ pub fn standardize<T: Scalar>(
     inv_std: &mut ndarray::Array1<T>,
 ) {
     ensure_shape(x_hat, x.nrows(), x.ncols());
-    let groups = x.len_of(other_axis(axis));
-    let count = T::of(x.len_of(axis) as f64);
+    let count = T::of(x.ncols() as f64);
     for buffer in [&mut *mean, &mut *var, &mut *inv_std] {
-        if buffer.len() != groups {
-            *buffer = ndarray::Array1::zeros(groups);
+        if buffer.len() != x.nrows() {
+            *buffer = ndarray::Array1::zeros(x.nrows());
         }
-    }
-    if axis == Axis(0) {
-        standardize_channels(x, x.ncols(), eps, x_hat, mean, var, inv_std);
-        return;
     }
     for (g, (lane, mut hat_lane)) in x.rows().into_iter().zip(x_hat.rows_mut()).enumerate() {
         let mu = lane.iter().copied().sum::<T>() / count;
@@ -126,21 +106,16 @@ pub fn standardize<T: Scalar>(
     }
 }
 
-/// The backward of [`standardize`]: with `g = ∂L/∂X̂` (already multiplied by γ), per group
-/// `∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂ · mean(g ∘ x̂))`, means taken along `axis`.
-pub fn standardize_backward<T: Scalar>(
+/// The backward of [`standardize_rows`]: with `g = ∂L/∂X̂` (already multiplied by γ), per row
+/// `∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂ · mean(g ∘ x̂))`, means over the row.
+pub fn standardize_rows_backward<T: Scalar>(
     grad_x_hat: ArrayView2<'_, T>,
     x_hat: ArrayView2<'_, T>,
     inv_std: ndarray::ArrayView1<'_, T>,
-    axis: Axis,
     grad_input: &mut Array2<T>,
 ) {
     ensure_shape(grad_input, x_hat.nrows(), x_hat.ncols());
-    let count = T::of(x_hat.len_of(axis) as f64);
-    if axis == Axis(0) {
-        standardize_channels_backward(grad_x_hat, x_hat, inv_std, grad_input);
-        return;
-    }
+    let count = T::of(x_hat.ncols() as f64);
     let lanes = grad_x_hat
         .rows()
         .into_iter()
@@ -154,22 +129,6 @@ pub fn standardize_backward<T: Scalar>(
             .and(&g)
             .and(&h)
             .for_each(|dx, &g, &h| *dx = inv * (g - mean_g - h * mean_gh));
-    }
-}
-
-fn other_axis(axis: Axis) -> Axis {
-    if axis == Axis(0) {
-        Axis(1)
-    } else {
-        Axis(0)
-    }
-}
-
-/// Adds `bias[i]` to every entry of row `i` of `x`, e.g. a convolution's bias to each feature map
-/// `[C_out, OH·OW]`.
-pub fn add_column_vector<T: Scalar>(mut x: ArrayViewMut2<'_, T>, bias: ndarray::ArrayView1<'_, T>) {
-    for (mut row, &b) in x.rows_mut().into_iter().zip(bias.iter()) {
-        row.map_inplace(|v| *v += b);
     }
 }
 

@@ -1,5 +1,5 @@
 //! LayerNorm with the manual backward pass of the report (§3.2).
-use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1};
+use ndarray::{Array1, Array2, ArrayView2, Ix1};
 
 use super::{Layer, Mode, Param, ParamView};
 use crate::kernels;
@@ -76,9 +76,8 @@ impl<T: Scalar> Layer<T> for LayerNorm<T> {
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {
         // x: [S, M], statistics per row over M, y: [S, M]
-        kernels::standardize(
+        kernels::standardize_rows(
             input,
-            Axis(1),
             self.eps,
             &mut self.x_hat,
             &mut self.mean,
@@ -103,11 +102,10 @@ impl<T: Scalar> Layer<T> for LayerNorm<T> {
             &mut self.grad_x_hat,
         );
         if let Some(grad_input) = grad_input {
-            kernels::standardize_backward(
+            kernels::standardize_rows_backward(
                 self.grad_x_hat.view(),
                 self.x_hat.view(),
                 self.inv_std.view(),
-                Axis(1),
                 grad_input,
             );
         }
