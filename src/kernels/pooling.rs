@@ -41,6 +41,10 @@ pub fn max_pool<T: Scalar>(
             x.to_slice().expect("a standard-layout row"),
             y.as_slice_mut().expect("output rows are contiguous"),
         );
+        if window.kernel == 2 && window.padding == 0 {
+            max_pool_2x2(x, window, y, argmax);
+            continue;
+        }
         let mut o = 0;
         for c in 0..channels {
             for oi in 0..output_height {
@@ -63,6 +67,35 @@ pub fn max_pool<T: Scalar>(
                     o += 1;
                 }
             }
+        }
+    }
+}
+
+/// [`max_pool`] of one sample for 2×2 windows without padding (the common halving pool): every window lies
+/// inside the image, so its four values are read directly, in the same row-major order and with the same
+/// first-of-equals rule as the general walk (for values that are not NaN).
+fn max_pool_2x2<T: Scalar>(x: &[T], window: &SlidingWindow, y: &mut [T], argmax: &mut [usize]) {
+    let (height, width, stride) = (window.height, window.width, window.stride);
+    let (output_height, output_width) = (window.output_height(), window.output_width());
+    let outputs = y.chunks_exact_mut(output_width).zip(argmax.chunks_exact_mut(output_width));
+    for (row, (y, argmax)) in outputs.enumerate() {
+        let (c, oi) = (row / output_height, row % output_height);
+        let top = (c * height + oi * stride) * width;
+        let (upper, lower) = (&x[top..top + width], &x[top + width..top + 2 * width]);
+        for (oj, (y, argmax)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+            let j = oj * stride;
+            let (mut best, mut best_at) = (upper[j], top + j);
+            for (v, at) in [
+                (upper[j + 1], top + j + 1),
+                (lower[j], top + width + j),
+                (lower[j + 1], top + width + j + 1),
+            ] {
+                let greater = v > best;
+                best = if greater { v } else { best };
+                best_at = if greater { at } else { best_at };
+            }
+            *y = best;
+            *argmax = best_at;
         }
     }
 }
