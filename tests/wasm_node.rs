@@ -45,3 +45,64 @@ fn default_synthetic_dataset_has_one_label_per_image_in_wasm() {
         );
     }
 }
+
+/// The f32 product of the wasm build (the SIMD128 kernel of `kernels::sgemm` for the layouts it takes,
+/// matrixmultiply for the rest) against an f64 product entry by entry, on the shapes of the lab's layers
+/// and on edges (partial tiles, K over several blocks, C a window of a wider matrix).
+#[wasm_bindgen_test]
+fn f32_gemm_matches_an_f64_reference_in_wasm() {
+    use backprop_lab::kernels::{gemm, Transpose};
+    use ndarray::{s, Array2};
+    let matrix = |rows: usize, columns: usize, seed: usize| {
+        Array2::from_shape_fn((rows, columns), |(i, j)| {
+            ((i * 31 + j * 17 + seed * 7) % 23) as f32 / 11.5 - 1.0
+        })
+    };
+    let shapes = [
+        (20, 400, 256),
+        (400, 20, 256),
+        (16, 75, 1024),
+        (5, 3, 9),
+        (1, 1, 1),
+        (133, 517, 77),
+        (9, 0, 4),
+    ];
+    for (m, k, n) in shapes {
+        for (transpose_a, transpose_b) in [(false, false), (true, false), (false, true), (true, true)] {
+            for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, 1.0)] {
+                let a = if transpose_a { matrix(k, m, 1) } else { matrix(m, k, 1) };
+                let b = if transpose_b { matrix(n, k, 2) } else { matrix(k, n, 2) };
+                let op = |t: bool| if t { Transpose::Yes } else { Transpose::No };
+                let mut wide = matrix(m, n + 2, 3);
+                let before = wide.slice(s![.., 1..n + 1]).to_owned();
+                gemm(
+                    alpha,
+                    a.view(),
+                    op(transpose_a),
+                    b.view(),
+                    op(transpose_b),
+                    beta,
+                    wide.slice_mut(s![.., 1..n + 1]),
+                );
+                let a = if transpose_a { a.t() } else { a.view() };
+                let b = if transpose_b { b.t() } else { b.view() };
+                for i in 0..m {
+                    for j in 0..n {
+                        let product: f64 = (0..k).map(|p| a[[i, p]] as f64 * b[[p, j]] as f64).sum();
+                        let want = alpha as f64 * product + beta as f64 * before[[i, j]] as f64;
+                        let got = wide[[i, j + 1]] as f64;
+                        assert!(
+                            (got - want).abs() <= 4e-7 * (k as f64 + 1.0) * (1.0 + want.abs()),
+                            "[{m}, {k}]·[{k}, {n}] tA {transpose_a} tB {transpose_b} α {alpha} β {beta}: C[{i}, {j}] = {got}, want {want}"
+                        );
+                    }
+                }
+                assert_eq!(
+                    wide[[0, 0]],
+                    matrix(m, n + 2, 3)[[0, 0]],
+                    "the column left of C changed"
+                );
+            }
+        }
+    }
+}

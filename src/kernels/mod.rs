@@ -1,8 +1,10 @@
 //! The kernel module: every hot loop of the lab (matrix products, reductions over the batch) goes through
 //! this small interface, so a SIMD or WebGPU backend replaces it in one place while layers stay readable.
 //!
-//! The reference implementation delegates GEMM to ndarray (`general_mat_mul`, backed by `matrixmultiply`),
-//! which handles transposed operands as strided views without copying.
+//! GEMM: f32 in the wasm build goes through [`sgemm`], a SIMD128 kernel for the layouts of the lab's
+//! products; everything else (f64 for gradient checks, native builds, other layouts) through ndarray's
+//! `general_mat_mul` (backed by `matrixmultiply`), the reference the SIMD path is tested against. Both take
+//! transposed operands as strided views without copying.
 use ndarray::{linalg::general_mat_mul, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 
 use crate::Scalar;
@@ -37,7 +39,10 @@ pub fn gemm<T: Scalar>(
     let b = oriented(b, transpose_b);
     debug_assert_eq!(a.ncols(), b.nrows(), "gemm: inner dimensions differ");
     debug_assert_eq!((a.nrows(), b.ncols()), c.dim(), "gemm: output shape differs");
-    general_mat_mul(alpha, &a, &b, beta, &mut { c });
+    let mut c = c;
+    if !T::gemm_specialised(alpha, a, b, beta, c.view_mut()) {
+        general_mat_mul(alpha, &a, &b, beta, &mut c);
+    }
 }
 
 /// `out[j] ← Σ_i x[i, j]`: the sum over the batch axis (rows), e.g. `∂L/∂b = 1ᵀ ∂L/∂Y`.
@@ -148,6 +153,9 @@ mod channels;
 mod im2col;
 mod layout;
 mod pooling;
+// the f32 product of the wasm build; natively only its tests use it (matrixmultiply's AVX2/FMA is faster)
+#[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
+pub(crate) mod sgemm;
 
 pub use channels::{
     affine_channels, standardize_channels, standardize_channels_backward, sum_channels_into,
