@@ -77,7 +77,9 @@ pub fn max_pool<T: Scalar>(
 fn max_pool_2x2<T: Scalar>(x: &[T], window: &SlidingWindow, y: &mut [T], argmax: &mut [usize]) {
     let (height, width, stride) = (window.height, window.width, window.stride);
     let (output_height, output_width) = (window.output_height(), window.output_width());
-    let outputs = y.chunks_exact_mut(output_width).zip(argmax.chunks_exact_mut(output_width));
+    let outputs = y
+        .chunks_exact_mut(output_width)
+        .zip(argmax.chunks_exact_mut(output_width));
     for (row, (y, argmax)) in outputs.enumerate() {
         let (c, oi) = (row / output_height, row % output_height);
         let top = (c * height + oi * stride) * width;
