@@ -168,9 +168,11 @@ impl SlidingWindow {
             -1 => 0..((-dj) as usize).min(width),
             _ => 0..0,
         };
-        if !wrapped.is_empty() {
-            for out_row in out.chunks_exact_mut(width) {
-                out_row[wrapped.clone()].fill(T::zero());
+        // a column at a time, down the rows: a strided loop of stores (a `fill` per row of a slice this short
+        // compiles to a `memory.fill` call per row in wasm, which cost more than the copy)
+        for column in wrapped {
+            for v in out[column..].iter_mut().step_by(width) {
+                *v = T::zero();
             }
         }
     }

@@ -84,20 +84,19 @@ fn max_pool_2x2<T: Scalar>(x: &[T], window: &SlidingWindow, y: &mut [T], argmax:
         let (c, oi) = (row / output_height, row % output_height);
         let top = (c * height + oi * stride) * width;
         let (upper, lower) = (&x[top..top + width], &x[top + width..top + 2 * width]);
-        for (oj, (y, argmax)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-            let j = oj * stride;
-            let (mut best, mut best_at) = (upper[j], top + j);
-            for (v, at) in [
-                (upper[j + 1], top + j + 1),
-                (lower[j], top + width + j),
-                (lower[j + 1], top + width + j + 1),
-            ] {
+        // the window at output column oj covers columns oj·s and oj·s + 1 of both rows
+        let windows = upper.windows(2).step_by(stride).zip(lower.windows(2).step_by(stride));
+        let mut at = top;
+        for ((upper, lower), (y, argmax)) in windows.zip(y.iter_mut().zip(argmax.iter_mut())) {
+            let (mut best, mut best_at) = (upper[0], at);
+            for (v, v_at) in [(upper[1], at + 1), (lower[0], at + width), (lower[1], at + width + 1)] {
                 let greater = v > best;
                 best = if greater { v } else { best };
-                best_at = if greater { at } else { best_at };
+                best_at = if greater { v_at } else { best_at };
             }
             *y = best;
             *argmax = best_at;
+            at += stride;
         }
     }
 }
