@@ -282,10 +282,20 @@ unsafe fn product_packed_a(
             for panel in 0..panels {
                 let rows = MR.min(m - panel * MR);
                 let out = &mut packed_a[panel * kc * MR..(panel + 1) * kc * MR];
-                for i in 0..rows {
-                    let row = a_operand.at(panel * MR + i, block_start);
-                    for p in 0..kc {
-                        out[p * MR + i] = *row.offset(p as isize * a_operand.column_stride);
+                if a_operand.row_stride == 1 {
+                    // A is a transposed matrix (Wᵀ): the panel's rows at one k are contiguous, read them so
+                    for (p, out) in out.chunks_exact_mut(MR).enumerate() {
+                        let column = a_operand.at(panel * MR, block_start + p);
+                        for (i, out) in out.iter_mut().enumerate().take(rows) {
+                            *out = *column.add(i);
+                        }
+                    }
+                } else {
+                    for i in 0..rows {
+                        let row = a_operand.at(panel * MR + i, block_start);
+                        for p in 0..kc {
+                            out[p * MR + i] = *row.offset(p as isize * a_operand.column_stride);
+                        }
                     }
                 }
             }
