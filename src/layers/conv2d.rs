@@ -114,6 +114,13 @@ pub struct Conv2d<T: Scalar> {
     cols: Vec<T>,
     /// `[Y₁ … Y_G]` (or `[∂L/∂Y₁ … ∂L/∂Y_G]`) of the group, `[C_out, G·OH·OW]`.
     maps: Vec<T>,
+    /// For stride 1: the window that slides over `∂L/∂Y` to give `∂L/∂X` as a convolution (see
+    /// [`Conv2d`]); `None` for other strides, which scatter with col2im.
+    transposed_window: Option<SlidingWindow>,
+    /// `W'`, the kernel of that convolution: `W'[c_in, (c_out, i, j)] = W[c_out, c_in, k−1−i, k−1−j]`.
+    flipped: Vec<T>,
+    /// `[∂L/∂X₁ … ∂L/∂X_G]` of the group, `[C_in, G·H·W]`.
+    grad_maps: Vec<T>,
 }
 
 /// About how many columns (samples × positions) one convolution GEMM gets; see [`Conv2d`].
@@ -142,12 +149,29 @@ impl<T: Scalar> Conv2d<T> {
             .into_shape_with_order(shape)
             .expect("W holds C_out·C_in·k·k values");
         let bias = config.bias.then(|| Param::new(linear.bias.value));
+        // ∂L/∂X of a stride-1 convolution is a stride-1 convolution of ∂L/∂Y with padding k − 1 − p
+        let transposed_window = (window.stride == 1 && window.padding < window.kernel)
+            .then(|| {
+                SlidingWindow::new(
+                    config.out_channels,
+                    (window.output_height(), window.output_width()),
+                    window.kernel,
+                    1,
+                    window.kernel - 1 - window.padding,
+                )
+                .ok()
+            })
+            .flatten()
+            .filter(|w| (w.output_height(), w.output_width()) == (window.height, window.width));
         Ok(Self {
             weight: Param::new(weight),
             bias,
             window,
             cols: Vec::new(),
             maps: Vec::new(),
+            transposed_window,
+            flipped: Vec::new(),
+            grad_maps: Vec::new(),
         })
     }
 
@@ -162,6 +186,25 @@ impl<T: Scalar> Conv2d<T> {
 
     pub fn out_channels(&self) -> usize {
         self.weight.value.shape()[0]
+    }
+}
+
+impl<T: Scalar> Conv2d<T> {
+    /// Fills [`Conv2d::flipped`]: `W'[c_in, (c_out, i, j)] = W[c_out, c_in, k−1−i, k−1−j]`, the kernel
+    /// rotated by 180° with the channel axes swapped.
+    fn flip_weight(&mut self) {
+        let (out_channels, in_channels, k, _) = self.weight.value.dim();
+        self.flipped.resize(in_channels * out_channels * k * k, T::zero());
+        let mut flipped = self.flipped.iter_mut();
+        for c_in in 0..in_channels {
+            for c_out in 0..out_channels {
+                for i in 0..k {
+                    for j in 0..k {
+                        *flipped.next().expect("sized above") = self.weight.value[[c_out, c_in, k - 1 - i, k - 1 - j]];
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -232,6 +275,9 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         if let Some(grad_input) = grad_input.as_deref_mut() {
             kernels::ensure_shape(grad_input, input.nrows(), self.window.input_features());
         }
+        if self.transposed_window.is_some() && grad_input.is_some() {
+            self.flip_weight();
+        }
         let group = self.group_size(input.nrows());
         let weight = as_matrix(self.weight.value.view());
         let mut grad_weight = as_matrix(self.weight.grad.view_mut());
@@ -263,6 +309,31 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
             if let Some(bias) = &mut self.bias {
                 kernels::add_row_sums(maps.view(), bias.grad.view_mut());
             }
+            let rows = first..first + x.nrows();
+            // stride 1: ∂L/∂Xₙ = W' ⋆ ∂L/∂Yₙ, a convolution (cols now holds the windows of ∂L/∂Y)
+            if let (Some(grad_input), Some(transposed)) = (grad_input.as_deref_mut(), &self.transposed_window) {
+                let mut cols = matrix_in(
+                    &mut self.cols,
+                    transposed.patch_len(),
+                    x.nrows() * transposed.positions(),
+                );
+                kernels::im2col(dy, transposed, cols.view_mut());
+                let in_channels = self.window.channels;
+                let mut grad_maps = matrix_in(&mut self.grad_maps, in_channels, cols.ncols());
+                let flipped = ArrayView2::from_shape((in_channels, transposed.patch_len()), &self.flipped)
+                    .expect("W' holds C_in · C_out·k·k values");
+                kernels::gemm(
+                    T::one(),
+                    flipped,
+                    Transpose::No,
+                    cols.view(),
+                    Transpose::No,
+                    T::zero(),
+                    grad_maps.view_mut(),
+                );
+                kernels::channel_major_to_samples(grad_maps.view(), None, grad_input.slice_mut(s![rows, ..]));
+                continue;
+            }
             // ∂L/∂Xₙ = col2im(Wᵀ · ∂L/∂Yₙ), the group at once (cols now holds Wᵀ · ∂L/∂Y)
             if let Some(grad_input) = grad_input.as_deref_mut() {
                 kernels::gemm(
@@ -274,7 +345,6 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                     T::zero(),
                     cols.view_mut(),
                 );
-                let rows = first..first + x.nrows();
                 kernels::col2im(cols.view(), &self.window, grad_input.slice_mut(s![rows, ..]));
             }
         }
