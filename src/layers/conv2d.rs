@@ -96,6 +96,10 @@ impl Conv2dConfig {
 /// - `∂L/∂b = Σₙ ∂L/∂Yₙ 1` (the sum over samples and positions of each output channel),
 /// - `∂L/∂Xₙ = col2im(Wᵀ · ∂L/∂Yₙ)`: the gradient of every window entry goes back to the pixel it was read
 ///   from ([`kernels::col2im`]), so pixels shared by overlapping windows add up their contributions.
+///   With stride 1 the same sum is a convolution of `∂L/∂Y` padded by `k − 1 − p` with the kernel rotated by
+///   180° and its channel axes swapped, `W'[c_in, c_out, i, j] = W[c_out, c_in, k−1−i, k−1−j]`:
+///   `∂L/∂Xₙ = W' · cols'(∂L/∂Yₙ)`. That product's inner dimension is `C_out·k·k` rather than `C_out`
+///   (a far better GEMM shape) and im2col replaces col2im's scattered additions, so stride-1 layers use it.
 ///
 /// The samples are processed in groups of `G` whose windows sit side by side, `cols: [C_in·k·k, G·OH·OW]`,
 /// so each formula above is one GEMM per group: `[Y₁ … Y_G] = W · [cols(X₁) … cols(X_G)]`, and
