@@ -43,6 +43,28 @@ fn lanes<T: Scalar>(len: usize, term: impl Fn(usize) -> T) -> T {
     partial.iter().fold(T::zero(), |a, &b| a + b) + tail
 }
 
+/// [`lanes`] for two sums at once.
+fn lanes2<T: Scalar>(len: usize, term: impl Fn(usize) -> (T, T)) -> (T, T) {
+    const LANES: usize = 8;
+    let (mut first, mut second) = ([T::zero(); LANES], [T::zero(); LANES]);
+    let full = len / LANES * LANES;
+    for start in (0..full).step_by(LANES) {
+        for lane in 0..LANES {
+            let (a, b) = term(start + lane);
+            first[lane] += a;
+            second[lane] += b;
+        }
+    }
+    let (mut tail_first, mut tail_second) = (T::zero(), T::zero());
+    for i in full..len {
+        let (a, b) = term(i);
+        tail_first += a;
+        tail_second += b;
+    }
+    let total = |partial: [T; LANES]| partial.iter().fold(T::zero(), |a, &b| a + b);
+    (total(first) + tail_first, total(second) + tail_second)
+}
+
 /// `Σᵢ xᵢ`.
 fn sum<T: Scalar>(x: &[T]) -> T {
     lanes(x.len(), |i| x[i])
@@ -107,14 +129,13 @@ pub fn affine_channels<T: Scalar>(
     }
 }
 
-/// Standardises each channel over the batch and its pixels: `x̂ = (x − μ_c) / √(σ²_c + ε)` with the
-/// biased variance `σ²_c = mean((x − μ_c)²)`, means over `N·P` values. Writes `x̂`, `μ`, `σ²` and
-/// `1/√(σ² + ε)` per channel.
-pub fn standardize_channels<T: Scalar>(
+/// The per-channel statistics of batch normalisation over the batch and the pixels: `μ_c`, the biased
+/// variance `σ²_c = mean((x − μ_c)²)` (two passes: the mean first, then the squared deviations from it, which
+/// stays accurate where `E[x²] − μ²` cancels) and `1/√(σ²_c + ε)`, means over `N·P` values.
+pub fn channel_statistics<T: Scalar>(
     x: ArrayView2<'_, T>,
     channels: usize,
     eps: T,
-    x_hat: &mut Array2<T>,
     mean: &mut Array1<T>,
     var: &mut Array1<T>,
     inv_std: &mut Array1<T>,
@@ -134,38 +155,77 @@ pub fn standardize_channels<T: Scalar>(
     });
     var.mapv_inplace(|s| s / count);
     inv_std.zip_mut_with(var, |inv, &v| *inv = T::one() / (v + eps).sqrt());
-    affine_channels(x, Some(mean.view()), inv_std.view(), None, x_hat);
 }
 
-/// The backward of [`standardize_channels`]: with `g = ∂L/∂X̂` (already multiplied by γ), per channel
-/// `∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂ · mean(g ∘ x̂))`, means over the `N·P` values of the channel.
-pub fn standardize_channels_backward<T: Scalar>(
-    grad_x_hat: ArrayView2<'_, T>,
-    x_hat: ArrayView2<'_, T>,
+/// Normalises and scales in one pass: `x̂ = (x − μ_c) · inv_std_c` and `y = γ_c · x̂ + β_c`, both written.
+pub fn normalize_channels<T: Scalar>(
+    x: ArrayView2<'_, T>,
+    mean: ArrayView1<'_, T>,
     inv_std: ArrayView1<'_, T>,
-    grad_input: &mut Array2<T>,
+    gamma: ArrayView1<'_, T>,
+    beta: ArrayView1<'_, T>,
+    x_hat: &mut Array2<T>,
+    y: &mut Array2<T>,
 ) {
-    let channels = inv_std.len();
-    let count = T::of((x_hat.nrows() * (x_hat.ncols() / channels.max(1))) as f64);
-    let (mut mean_g, mut mean_gh) = (Array1::zeros(channels), Array1::zeros(channels));
-    sum_channels_into(grad_x_hat, mean_g.view_mut());
-    sum_channels_of_product_into(grad_x_hat, x_hat, mean_gh.view_mut());
-    mean_g.mapv_inplace(|s| s / count);
-    mean_gh.mapv_inplace(|s| s / count);
-    ensure_shape(grad_input, x_hat.nrows(), x_hat.ncols());
-    let pixels = x_hat.ncols() / channels.max(1);
-    let (g, h) = (grad_x_hat.as_standard_layout(), x_hat.as_standard_layout());
-    for ((g_row, h_row), mut dx_row) in g.rows().into_iter().zip(h.rows()).zip(grad_input.rows_mut()) {
-        let (g_row, h_row) = (
-            g_row.to_slice().expect("standard layout"),
-            h_row.to_slice().expect("standard layout"),
+    ensure_shape(x_hat, x.nrows(), x.ncols());
+    ensure_shape(y, x.nrows(), x.ncols());
+    let pixels = x.ncols() / gamma.len().max(1);
+    let x = x.as_standard_layout();
+    for ((x_row, mut hat_row), mut y_row) in x.rows().into_iter().zip(x_hat.rows_mut()).zip(y.rows_mut()) {
+        let x_row = x_row.to_slice().expect("standard layout");
+        let hat_row = hat_row.as_slice_mut().expect("standard layout");
+        let y_row = y_row.as_slice_mut().expect("standard layout");
+        let chunks = x_row.chunks_exact(pixels).zip(hat_row.chunks_exact_mut(pixels));
+        for (c, ((x, hat), y)) in chunks.zip(y_row.chunks_exact_mut(pixels)).enumerate() {
+            let (mu, inv, g, b) = (mean[c], inv_std[c], gamma[c], beta[c]);
+            for ((hat, y), &v) in hat.iter_mut().zip(y.iter_mut()).zip(x) {
+                *hat = (v - mu) * inv;
+                *y = g * *hat + b;
+            }
+        }
+    }
+}
+
+/// `sums[c] ← Σ x` and `products[c] ← Σ x ∘ y` over channel `c` of every sample, in one pass over both
+/// (∂L/∂β and ∂L/∂γ of a normalisation, with `x = ∂L/∂Y`, `y = X̂`).
+pub fn sum_channels_and_products_into<T: Scalar>(
+    x: ArrayView2<'_, T>,
+    y: ArrayView2<'_, T>,
+    mut sums: ArrayViewMut1<'_, T>,
+    mut products: ArrayViewMut1<'_, T>,
+) {
+    sums.fill(T::zero());
+    products.fill(T::zero());
+    for_each_channel_pair(x, y, sums.len(), |c, x, y| {
+        let y = &y[..x.len()];
+        let (sum, product) = lanes2(x.len(), |i| (x[i], x[i] * y[i]));
+        sums[c] += sum;
+        products[c] += product;
+    });
+}
+
+/// `out[n, c·P + p] ← a_c · x + b_c + c_c · y`: the last pass of batch normalisation's backward, where
+/// `x = ∂L/∂Y` and `y = X̂`.
+pub fn combine_channels<T: Scalar>(
+    x: ArrayView2<'_, T>,
+    y: ArrayView2<'_, T>,
+    (scale_x, offset, scale_y): (ArrayView1<'_, T>, ArrayView1<'_, T>, ArrayView1<'_, T>),
+    out: &mut Array2<T>,
+) {
+    ensure_shape(out, x.nrows(), x.ncols());
+    let pixels = x.ncols() / scale_x.len().max(1);
+    let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
+    for ((x_row, y_row), mut out_row) in x.rows().into_iter().zip(y.rows()).zip(out.rows_mut()) {
+        let (x_row, y_row) = (
+            x_row.to_slice().expect("standard layout"),
+            y_row.to_slice().expect("standard layout"),
         );
-        let dx_row = dx_row.as_slice_mut().expect("standard layout");
-        let chunks = g_row.chunks_exact(pixels).zip(h_row.chunks_exact(pixels));
-        for (c, ((g, h), dx)) in chunks.zip(dx_row.chunks_exact_mut(pixels)).enumerate() {
-            let (inv, mg, mgh) = (inv_std[c], mean_g[c], mean_gh[c]);
-            for ((dx, &g), &h) in dx.iter_mut().zip(g).zip(h) {
-                *dx = inv * (g - mg - h * mgh);
+        let out_row = out_row.as_slice_mut().expect("standard layout");
+        let chunks = x_row.chunks_exact(pixels).zip(y_row.chunks_exact(pixels));
+        for (c, ((x, y), out)) in chunks.zip(out_row.chunks_exact_mut(pixels)).enumerate() {
+            let (a, b, d) = (scale_x[c], offset[c], scale_y[c]);
+            for ((out, &x), &y) in out.iter_mut().zip(x).zip(y) {
+                *out = a * x + b + d * y;
             }
         }
     }

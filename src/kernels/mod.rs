@@ -84,7 +84,7 @@ pub fn argmax_rows<T: Scalar>(x: ArrayView2<'_, T>, out: &mut Vec<usize>) {
 
 /// Standardises each row of `x` (LayerNorm's statistics, over the features of one sample):
 /// `x̂ = (x − μ) / √(σ² + ε)` with the biased variance `σ² = mean((x − μ)²)`. Writes `x̂`, and per row
-/// `μ`, `σ²` and `1/√(σ² + ε)`. The per-feature (BatchNorm) statistics are [`standardize_channels`].
+/// `μ`, `σ²` and `1/√(σ² + ε)`. The per-feature (BatchNorm) statistics are [`channel_statistics`].
 pub fn standardize_rows<T: Scalar>(
     x: ArrayView2<'_, T>,
     eps: T,
@@ -155,11 +155,11 @@ mod layout;
 mod pooling;
 // the f32 product of the wasm build; natively only its tests use it (matrixmultiply's AVX2/FMA is faster)
 #[cfg_attr(not(all(target_arch = "wasm32", target_feature = "simd128")), allow(dead_code))]
-pub(crate) mod sgemm;
+pub mod sgemm;
 
 pub use channels::{
-    affine_channels, standardize_channels, standardize_channels_backward, sum_channels_into,
-    sum_channels_of_product_into,
+    affine_channels, channel_statistics, combine_channels, normalize_channels, sum_channels_and_products_into,
+    sum_channels_into, sum_channels_of_product_into,
 };
 pub use im2col::{col2im, im2col, SlidingWindow};
 pub use layout::{channel_major_to_samples, samples_to_channel_major};

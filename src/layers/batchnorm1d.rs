@@ -1,7 +1,6 @@
 //! BatchNorm1d: standardise each feature over the batch, then scale and shift.
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Zip};
 
-use super::layernorm::{affine_backward, affine_forward};
 use super::{Layer, Mode, Param, ParamView};
 use crate::kernels;
 use crate::Scalar;
@@ -33,7 +32,8 @@ pub struct BatchNorm1d<T: Scalar> {
     batch_mean: Array1<T>,
     batch_var: Array1<T>,
     inv_std: Array1<T>,
-    grad_x_hat: Array2<T>,
+    /// The backward pass's per-feature coefficients of `∂L/∂x = a ∘ ∂L/∂Y + b + c ∘ x̂`, reused across steps.
+    grad_coefficients: [Array1<T>; 3],
     mode: Mode,
 }
 
@@ -50,7 +50,7 @@ impl<T: Scalar> BatchNorm1d<T> {
             batch_mean: Array1::zeros(features),
             batch_var: Array1::zeros(features),
             inv_std: Array1::zeros(features),
-            grad_x_hat: Array2::zeros((0, features)),
+            grad_coefficients: std::array::from_fn(|_| Array1::zeros(features)),
             mode: Mode::Train,
         }
     }
@@ -70,11 +70,10 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         self.mode = mode;
         match mode {
             Mode::Train => {
-                kernels::standardize_channels(
+                kernels::channel_statistics(
                     input,
                     self.features(),
                     self.eps,
-                    &mut self.x_hat,
                     &mut self.batch_mean,
                     &mut self.batch_var,
                     &mut self.inv_std,
@@ -93,21 +92,32 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
                 Zip::from(&mut self.running_var)
                     .and(&self.batch_var)
                     .for_each(|r, &b| *r = (T::one() - m) * *r + m * b * unbiased);
+                // x̂ and y = γ ∘ x̂ + β in one pass
+                kernels::normalize_channels(
+                    input,
+                    self.batch_mean.view(),
+                    self.inv_std.view(),
+                    self.gamma.value.view(),
+                    self.beta.value.view(),
+                    &mut self.x_hat,
+                    output,
+                );
             }
             Mode::Eval => {
                 Zip::from(&mut self.inv_std)
                     .and(&self.running_var)
                     .for_each(|inv, &v| *inv = T::one() / (v + self.eps).sqrt());
-                kernels::affine_channels(
+                kernels::normalize_channels(
                     input,
-                    Some(self.running_mean.view()),
+                    self.running_mean.view(),
                     self.inv_std.view(),
-                    None,
+                    self.gamma.value.view(),
+                    self.beta.value.view(),
                     &mut self.x_hat,
+                    output,
                 );
             }
         }
-        affine_forward(self.x_hat.view(), &self.gamma.value, &self.beta.value, output);
     }
 
     fn backward(
@@ -117,24 +127,38 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         grad_output: ArrayView2<'_, T>,
         grad_input: Option<&mut Array2<T>>,
     ) {
-        // ∂L/∂β = 1ᵀ ∂L/∂Y, ∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂), g = ∂L/∂Y ∘ γ
-        affine_backward(
+        // ∂L/∂β = 1ᵀ ∂L/∂Y and ∂L/∂γ = 1ᵀ(∂L/∂Y ∘ X̂), in one pass
+        kernels::sum_channels_and_products_into(
             grad_output,
             self.x_hat.view(),
-            &mut self.gamma,
-            &mut self.beta,
-            &mut self.grad_x_hat,
+            self.beta.grad.view_mut(),
+            self.gamma.grad.view_mut(),
         );
         let Some(grad_input) = grad_input else { return };
-        match self.mode {
-            Mode::Train => kernels::standardize_channels_backward(
-                self.grad_x_hat.view(),
-                self.x_hat.view(),
-                self.inv_std.view(),
-                grad_input,
-            ),
-            Mode::Eval => kernels::affine_channels(self.grad_x_hat.view(), None, self.inv_std.view(), None, grad_input),
+        // with g = ∂L/∂Y ∘ γ: mean(g) = γ ∘ ∂L/∂β / S and mean(g ∘ x̂) = γ ∘ ∂L/∂γ / S, so
+        // ∂L/∂x = inv · (g − mean(g) − x̂ · mean(g ∘ x̂)) = (inv γ) ∂L/∂Y − inv · mean(g) − (inv · mean(g ∘ x̂)) x̂,
+        // one pass; in evaluation the statistics are constants and ∂L/∂x = (inv γ) ∂L/∂Y
+        let count = T::of((grad_output.len() / self.features().max(1)) as f64);
+        let train = self.mode == Mode::Train;
+        let [scale, offset, scale_x_hat] = &mut self.grad_coefficients;
+        for f in 0..scale.len() {
+            scale[f] = self.inv_std[f] * self.gamma.value[f];
+            (offset[f], scale_x_hat[f]) = if train {
+                (
+                    -scale[f] * self.beta.grad[f] / count,
+                    -scale[f] * self.gamma.grad[f] / count,
+                )
+            } else {
+                (T::zero(), T::zero())
+            };
         }
+        let [scale, offset, scale_x_hat] = &self.grad_coefficients;
+        kernels::combine_channels(
+            grad_output,
+            self.x_hat.view(),
+            (scale.view(), offset.view(), scale_x_hat.view()),
+            grad_input,
+        );
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(ParamView<'_, T>)) {

@@ -17,7 +17,7 @@ use crate::Scalar;
 /// - evaluation: the running statistics are constants, `∂L/∂x = g / √(running_var + ε)`.
 ///
 /// The images stay channel-major (`[N, C·H·W]`): the kernels walk each channel's pixels in place
-/// ([`crate::kernels::standardize_channels`]), no transposing to pixel rows.
+/// ([`crate::kernels::channel_statistics`], [`crate::kernels::normalize_channels`]), no transposing to pixel rows.
 #[derive(Clone, Debug)]
 pub struct BatchNorm2d<T: Scalar> {
     /// The normalisation itself: its `gamma`, `beta`, `running_mean`, `running_var` are the per-channel ones.
