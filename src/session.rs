@@ -365,8 +365,14 @@ pub enum Request {
     PartialStep { part: usize, parts: usize },
     /// Data-parallel training, second half: the shares of every worker, in part order, sent beside the request
     /// as attachments; the step is taken and, if `evaluate`, the test set evaluated when due (one worker
-    /// evaluates for all).
-    ApplyStep { evaluate: bool },
+    /// evaluates for all). With `next`, the worker then computes its share of the following step at once (as
+    /// [`Request::PartialStep`], the bytes as the reply's pixels, `next_share` set in the progress): the page
+    /// saves a round trip per step and the workers do not wait for it between the two halves.
+    ApplyStep {
+        evaluate: bool,
+        #[serde(default)]
+        next: Option<NextShare>,
+    },
     /// Start over: a fresh model from the seed.
     Reset,
     /// Loss and accuracy on the whole test set now.
@@ -494,6 +500,13 @@ pub struct BatchPoint {
     pub accuracy: f64,
 }
 
+/// Which share of the next data-parallel step an `apply-step` request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct NextShare {
+    pub part: usize,
+    pub parts: usize,
+}
+
 /// What a `step` request did.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Progress {
@@ -508,6 +521,10 @@ pub struct Progress {
     /// Training images processed and the milliseconds it took (evaluations excluded).
     pub images: usize,
     pub train_ms: f64,
+    /// After an `apply-step` with `next`: the step whose share this worker computed (its bytes are the
+    /// reply's pixels); absent when no share was computed (finished, stopped, or not asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_share: Option<usize>,
 }
 
 /// Summary statistics and a histogram of one tensor.
@@ -698,7 +715,19 @@ impl Session {
                 }
                 Err(message) => Response::Error { message },
             },
-            Request::ApplyStep { evaluate } => Response::Progress(self.apply_step(files, evaluate, now)),
+            Request::ApplyStep { evaluate, next } => {
+                let mut progress = self.apply_step(files, evaluate, now);
+                if let (Some(next), None, false) = (next, &progress.stopped, progress.finished) {
+                    match self.partial_step(next.part, next.parts) {
+                        Ok(share) => {
+                            out = share.to_bytes();
+                            progress.next_share = Some(share.step);
+                        }
+                        Err(message) => progress.stopped = Some(message),
+                    }
+                }
+                Response::Progress(progress)
+            }
             Request::Reset => {
                 self.trainer = None;
                 Response::State(self.state(&mut out))
@@ -896,6 +925,7 @@ impl Session {
             stopped: None,
             images: 0,
             train_ms: 0.0,
+            next_share: None,
         };
         let dataset = &self.dataset;
         let trainer = match self.trainer.as_mut() {
@@ -968,6 +998,7 @@ impl Session {
             stopped: None,
             images: 0,
             train_ms: 0.0,
+            next_share: None,
         };
         let shares: Result<Vec<PartialStep>, String> = attachments
             .iter()

@@ -1,6 +1,6 @@
 //! The page's session driven natively, message by message, as the page's worker drives it.
 use backprop_lab::data::{self, write_archive, write_binary_batch, ArchiveFormat, Part, SyntheticConfig};
-use backprop_lab::session::{presets, resize_to_cifar, ModelKind, PageConfig, Reply, Request, Session};
+use backprop_lab::session::{presets, resize_to_cifar, ModelKind, NextShare, PageConfig, Reply, Request, Session};
 use serde_json::Value;
 
 fn small_data() -> data::Dataset {
@@ -392,7 +392,11 @@ fn two_sessions_train_data_parallel_through_their_messages() {
             })
             .collect();
         for (index, worker) in workers.iter_mut().enumerate() {
-            let (progress, _) = send_with(worker, Request::ApplyStep { evaluate: index == 0 }, &shares, &[]);
+            let request = Request::ApplyStep {
+                evaluate: index == 0,
+                next: None,
+            };
+            let (progress, _) = send_with(worker, request, &shares, &[]);
             assert!(progress["stopped"].is_null(), "{progress}");
             if index == 0 {
                 points.extend(progress["points"].as_array().unwrap().clone());
@@ -411,7 +415,10 @@ fn two_sessions_train_data_parallel_through_their_messages() {
     // A share that is not one: a clear reason, no step.
     let (progress, _) = send_with(
         &mut workers[0],
-        Request::ApplyStep { evaluate: true },
+        Request::ApplyStep {
+            evaluate: true,
+            next: None,
+        },
         &[("share 0".into(), vec![1, 2, 3])],
         &[],
     );
@@ -420,4 +427,77 @@ fn two_sessions_train_data_parallel_through_their_messages() {
         .unwrap()
         .contains("expected the bytes of a training share"));
     assert_eq!(progress["steps_done"], 10);
+}
+
+#[test]
+fn pipelined_data_parallel_steps_equal_two_round_ones_bit_for_bit() {
+    // apply-step with `next` applies a step and computes the worker's share of the following one in the same
+    // message; the shares, steps and curves must be those of the two-round protocol
+    let config = "model=small-cnn&batch=8&steps=6&eval=3&seed=9";
+    let sessions = || -> Vec<Session> {
+        (0..2)
+            .map(|_| Session::new(small_data(), PageConfig::from_query(config).unwrap()))
+            .collect()
+    };
+    let shares_of = |workers: &mut Vec<Session>| -> Vec<(String, Vec<u8>)> {
+        workers
+            .iter_mut()
+            .enumerate()
+            .map(|(part, worker)| {
+                let (reply, bytes) = send(worker, Request::PartialStep { part, parts: 2 });
+                assert_eq!(reply["type"], "partial", "{reply}");
+                (format!("share {part}"), bytes.pixels)
+            })
+            .collect()
+    };
+    // two rounds per step
+    let mut two_round = sessions();
+    let mut expected = Vec::new();
+    for _ in 0..6 {
+        let shares = shares_of(&mut two_round);
+        for (part, worker) in two_round.iter_mut().enumerate() {
+            let request = Request::ApplyStep {
+                evaluate: part == 0,
+                next: None,
+            };
+            let (progress, _) = send_with(worker, request, &shares, &[]);
+            if part == 0 {
+                expected.push(progress);
+            }
+        }
+    }
+    // one round per step after the first
+    let mut pipelined = sessions();
+    let mut shares = shares_of(&mut pipelined);
+    for (step, expected) in expected.iter().enumerate() {
+        let mut next_shares = Vec::new();
+        for (part, worker) in pipelined.iter_mut().enumerate() {
+            // the last step asks for a next share too: a finished run computes none
+            let next = Some(NextShare { part, parts: 2 });
+            let request = Request::ApplyStep {
+                evaluate: part == 0,
+                next,
+            };
+            let (mut progress, reply) = send_with(worker, request, &shares, &[]);
+            if step < 5 {
+                assert_eq!(progress["next_share"], step + 2, "{progress}");
+                next_shares.push((format!("share {part}"), reply.pixels));
+            } else {
+                assert!(
+                    progress.get("next_share").is_none() && reply.pixels.is_empty(),
+                    "{progress}"
+                );
+                assert!(progress["finished"].as_bool().unwrap(), "{progress}");
+            }
+            if part == 0 {
+                let object = progress.as_object_mut().unwrap();
+                object.remove("next_share");
+                object.insert("train_ms".into(), expected["train_ms"].clone());
+                assert_eq!(&progress, expected, "step {}", step + 1);
+            }
+        }
+        shares = next_shares;
+    }
+    assert_eq!(expected.len(), 6);
+    assert_eq!(expected.last().unwrap()["points"].as_array().unwrap().len(), 1);
 }

@@ -597,6 +597,8 @@ fn request_steps(app: &Shared, steps: usize, budget_ms: f64) {
 
 /// One data-parallel step: every worker computes its share of the batch; once all shares are in, every
 /// worker gets all of them and takes the same step. Only the main worker evaluates; its answer drives the page.
+/// While more steps are queued, each worker computes its share of the next step in the same message that
+/// applies the current one ([`apply_shares`]), so after the first step a step is one round trip.
 fn parallel_step(app: &Shared) {
     let (parts, generation) = {
         let mut this = app.borrow_mut();
@@ -622,24 +624,45 @@ fn parallel_step(app: &Shared) {
                 on_progress(app, &reply);
                 return;
             }
-            let complete = {
-                let mut this = app.borrow_mut();
-                if let Some(slot) = this.shares.get_mut(part) {
-                    *slot = Some(Uint8Array::from(&bytes[..]));
-                }
-                !this.shares.is_empty() && this.shares.iter().all(Option::is_some)
-            };
-            if complete {
-                apply_shares(app);
+            store_share(app, part, &bytes);
+            if shares_complete(app) {
+                apply_shares(app, false);
             }
         });
     }
 }
 
-fn apply_shares(app: &Shared) {
-    let generation = app.borrow().generation;
+fn store_share(app: &Shared, part: usize, bytes: &[u8]) {
+    if let Some(slot) = app.borrow_mut().shares.get_mut(part) {
+        *slot = Some(Uint8Array::from(bytes));
+    }
+}
+
+fn shares_complete(app: &Shared) -> bool {
+    let this = app.borrow();
+    !this.shares.is_empty() && this.shares.iter().all(Option::is_some)
+}
+
+/// Sends every worker all shares of a step. If another step is queued it is claimed now and every worker
+/// also computes its share of it (`next`); the replies then carry those shares, and once all are in this
+/// runs again (`continuation`) without a separate `partial-step` round.
+fn apply_shares(app: &Shared, continuation: bool) {
+    let (generation, next) = {
+        let mut this = app.borrow_mut();
+        let next = this.queued > 0;
+        if next {
+            this.queued -= 1;
+        }
+        if continuation {
+            this.step_started = now_ms();
+        }
+        (this.generation, next)
+    };
     let shares: Vec<Uint8Array> = app.borrow_mut().shares.drain(..).flatten().collect();
     let parts = shares.len();
+    if next {
+        app.borrow_mut().shares = vec![None; parts];
+    }
     for target in (0..parts).rev() {
         let files: Array = shares
             .iter()
@@ -657,22 +680,44 @@ fn apply_shares(app: &Shared) {
                 JsValue::from(entry)
             })
             .collect();
-        let request = json!({ "type": "apply-step", "evaluate": target == 0 });
-        send_to(app, target, request, Some(files), None, move |app, mut reply, _| {
+        let mut request = json!({ "type": "apply-step", "evaluate": target == 0 });
+        if next {
+            request["next"] = json!({ "part": target, "parts": parts });
+        }
+        send_to(app, target, request, Some(files), None, move |app, mut reply, bytes| {
             if app.borrow().generation != generation {
                 return;
+            }
+            // a worker that finished or stopped computes no next share: the pipeline ends with this step
+            let share_in = next && reply["next_share"].is_u64();
+            if share_in {
+                store_share(app, target, &bytes);
+            } else if next {
+                let mut this = app.borrow_mut();
+                this.shares.clear();
+                this.queued = 0;
             }
             if target != 0 {
                 if reply["stopped"].is_string() {
                     show_error(app, "train-message", &json!({ "message": reply["stopped"] }));
                 }
-                return;
+            } else {
+                let elapsed = now_ms() - app.borrow().step_started;
+                // The page's images/s: wall time of the whole step, shares and messages included.
+                reply["train_ms"] = json!(elapsed);
+                if !share_in {
+                    app.borrow_mut().stepping = false;
+                }
+                on_progress(app, &reply);
             }
-            let elapsed = now_ms() - app.borrow().step_started;
-            // The page's images/s: wall time of the whole step, shares and messages included.
-            reply["train_ms"] = json!(elapsed);
-            app.borrow_mut().stepping = false;
-            on_progress(app, &reply);
+            if share_in && shares_complete(app) {
+                apply_shares(app, true);
+            } else if next && !share_in && target != 0 {
+                // a helper stopped while the main worker went on: end the run here
+                app.borrow_mut().stepping = false;
+                app.borrow_mut().running = false;
+                update_counters(app);
+            }
         });
     }
 }
