@@ -521,6 +521,8 @@ pub struct Progress {
     /// Training images processed and the milliseconds it took (evaluations excluded).
     pub images: usize,
     pub train_ms: f64,
+    /// Milliseconds spent evaluating on the test set (not part of `train_ms`).
+    pub eval_ms: f64,
     /// After an `apply-step` with `next`: the step whose share this worker computed (its bytes are the
     /// reply's pixels); absent when no share was computed (finished, stopped, or not asked).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -925,6 +927,7 @@ impl Session {
             stopped: None,
             images: 0,
             train_ms: 0.0,
+            eval_ms: 0.0,
             next_share: None,
         };
         let dataset = &self.dataset;
@@ -967,7 +970,9 @@ impl Session {
                 }
             }
             if trainer.evaluation_due() {
+                let before = now();
                 progress.points.push(trainer.record_point(dataset));
+                progress.eval_ms += now() - before;
             }
             if now() - start >= budget_ms {
                 break;
@@ -998,6 +1003,7 @@ impl Session {
             stopped: None,
             images: 0,
             train_ms: 0.0,
+            eval_ms: 0.0,
             next_share: None,
         };
         let shares: Result<Vec<PartialStep>, String> = attachments
@@ -1019,7 +1025,9 @@ impl Session {
                     accuracy: outcome.accuracy,
                 });
                 if evaluate && trainer.evaluation_due() {
+                    let before = now();
                     progress.points.push(trainer.record_point(&self.dataset));
+                    progress.eval_ms += now() - before;
                 }
             }
             Err(message) => progress.stopped = Some(message),

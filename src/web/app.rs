@@ -703,8 +703,9 @@ fn apply_shares(app: &Shared, continuation: bool) {
                 }
             } else {
                 let elapsed = now_ms() - app.borrow().step_started;
-                // The page's images/s: wall time of the whole step, shares and messages included.
-                reply["train_ms"] = json!(elapsed);
+                // The page's images/s: wall time of the whole step, shares and messages included, an
+                // evaluation of the test set excluded (as with one worker)
+                reply["train_ms"] = json!(elapsed - reply["eval_ms"].as_f64().unwrap_or(0.0));
                 if !share_in {
                     app.borrow_mut().stepping = false;
                 }
