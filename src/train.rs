@@ -173,6 +173,22 @@ pub struct Evaluation {
     pub images: usize,
 }
 
+impl Evaluation {
+    /// The evaluation of `count` images from the summed loss and the number correct of each chunk, added in
+    /// chunk order (so the result does not depend on which thread evaluated which chunk).
+    pub fn from_chunks(sums: &[(f64, usize)], count: usize) -> Self {
+        let (loss_sum, correct) = sums
+            .iter()
+            .fold((0.0, 0), |(l, c), &(loss, right)| (l + loss, c + right));
+        let images = count.max(1);
+        Self {
+            loss: loss_sum / images as f64,
+            accuracy: correct as f64 / images as f64,
+            images: count,
+        }
+    }
+}
+
 /// One point of the curves: the training batches since the previous point, and the whole test set.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CurvePoint {
@@ -513,29 +529,49 @@ impl Trainer {
     /// 1000), so evaluation reuses the training buffers and needs no more memory than a training step.
     pub fn evaluate(&mut self, split: &Split, limit: Option<usize>) -> Evaluation {
         let count = limit.unwrap_or(split.len()).min(split.len());
+        let chunks = self.evaluation_chunks(count);
+        let sums = self.evaluate_chunks(split, count, 0..chunks);
+        Evaluation::from_chunks(&sums, count)
+    }
+
+    /// How many chunks (of the training batch size, at most `MAX_EVAL_CHUNK` images) an evaluation of
+    /// `count` images takes.
+    pub fn evaluation_chunks(&self, count: usize) -> usize {
+        count.div_ceil(self.config.batch_size.clamp(1, MAX_EVAL_CHUNK))
+    }
+
+    /// Evaluates chunks `chunks` of the first `count` images of `split`: per chunk, the summed loss and the
+    /// number correct. Trainers with the same parameters can evaluate disjoint chunk ranges on several threads;
+    /// [`Evaluation::from_chunks`] of the concatenation is then bit for bit [`Trainer::evaluate`]'s result.
+    pub fn evaluate_chunks(
+        &mut self,
+        split: &Split,
+        count: usize,
+        chunks: std::ops::Range<usize>,
+    ) -> Vec<(f64, usize)> {
         let chunk = self.config.batch_size.clamp(1, MAX_EVAL_CHUNK);
-        let (mut loss_sum, mut correct) = (0.0, 0);
         let mut indices = Vec::with_capacity(chunk);
-        for start in (0..count).step_by(chunk) {
-            indices.clear();
-            indices.extend(start..(start + chunk).min(count));
-            self.preprocessor
-                .fill_batch(split, &indices, &mut self.inputs, &mut self.labels);
-            self.network.forward(self.inputs.view(), Mode::Eval);
-            loss_sum += self.network.loss(&self.labels) as f64 * indices.len() as f64;
-            correct += self.network.count_correct(&self.labels);
-        }
-        let images = count.max(1);
-        Evaluation {
-            loss: loss_sum / images as f64,
-            accuracy: correct as f64 / images as f64,
-            images: count,
-        }
+        chunks
+            .map(|c| {
+                indices.clear();
+                indices.extend(c * chunk..((c + 1) * chunk).min(count));
+                self.preprocessor
+                    .fill_batch(split, &indices, &mut self.inputs, &mut self.labels);
+                self.network.forward(self.inputs.view(), Mode::Eval);
+                let loss_sum = self.network.loss(&self.labels) as f64 * indices.len() as f64;
+                (loss_sum, self.network.count_correct(&self.labels))
+            })
+            .collect()
     }
 
     /// Evaluates on the whole test set and records a curve point with the training batches since the last one.
     pub fn record_point(&mut self, dataset: &Dataset) -> CurvePoint {
         let test = self.evaluate(&dataset.test, None);
+        self.record_point_with(test)
+    }
+
+    /// Records a curve point with a test evaluation made elsewhere (e.g. on several threads).
+    pub fn record_point_with(&mut self, test: Evaluation) -> CurvePoint {
         let (loss_sum, correct, images) = std::mem::take(&mut self.since_eval);
         let images = images.max(1) as f64;
         let point = CurvePoint {
@@ -571,8 +607,8 @@ impl Trainer {
 
 /// Trains on every core: `trainers` (built from the same configuration, so with the same seed) each compute
 /// their slice of every batch on a thread of their own, then all apply the summed shares (see
-/// [`Trainer::partial_step`]). The first trainer evaluates when due and records the curves; `on_step` sees
-/// its steps and points. The threads change nothing in the arithmetic: the result is the same as taking the
+/// [`Trainer::partial_step`]). When an evaluation is due, every trainer evaluates a share of the test set's
+/// chunks on its thread and the first records the curves; `on_step` sees its steps and points. The threads change nothing in the arithmetic: the result is the same as taking the
 /// shares one after the other.
 pub fn run_data_parallel(
     trainers: &mut [Trainer],
@@ -615,8 +651,28 @@ pub fn run_data_parallel(
             }
             outcome
         })?;
-        let point = main.evaluation_due().then(|| main.record_point(dataset));
-        on_step(&outcome, point.as_ref());
+        let point = main.evaluation_due().then(|| {
+            // every trainer holds the same parameters: each evaluates a share of the test set's chunks
+            let count = dataset.test.len();
+            let chunks = main.evaluation_chunks(count);
+            let sums = std::thread::scope(|scope| {
+                let range = |part: usize| part * chunks / parts..(part + 1) * chunks / parts;
+                let handles: Vec<_> = helpers
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, trainer)| {
+                        scope.spawn(move || trainer.evaluate_chunks(&dataset.test, count, range(i + 1)))
+                    })
+                    .collect();
+                let mut sums = main.evaluate_chunks(&dataset.test, count, range(0));
+                for handle in handles {
+                    sums.extend(handle.join().map_err(|_| lost())?);
+                }
+                Ok::<_, TrainError>(sums)
+            })?;
+            Ok::<_, TrainError>(main.record_point_with(Evaluation::from_chunks(&sums, count)))
+        });
+        on_step(&outcome, point.transpose()?.as_ref());
     }
     Ok(())
 }

@@ -192,3 +192,34 @@ fn threads_give_the_same_numbers_as_taking_the_shares_in_turn() {
     assert_eq!(params(&mut threaded[0]), params(&mut in_turn[0]));
     assert_eq!(params(&mut threaded[1]), params(&mut in_turn[0]));
 }
+
+#[test]
+fn threads_share_the_test_evaluation_and_get_the_one_trainer_numbers() {
+    // batch 8: the 50 test images are 7 chunks, split 2 / 2 / 3 over three threads; the point recorded at the
+    // end must be, bit for bit, one trainer's evaluation with the same parameters
+    let data = dataset();
+    let config = TrainConfig {
+        steps: 6,
+        eval_every: 3,
+        ..config(Normalization::BatchNorm, OptimizerConfig::adam(1e-3), 8)
+    };
+    let (mut in_turn, _) = parallel(&config, &data, 3, 6);
+    let mut threaded: Vec<Trainer> = (0..3).map(|_| Trainer::new(config.clone(), &data).unwrap()).collect();
+    run_data_parallel(&mut threaded, &data, |_, _| {}).unwrap();
+    assert_eq!(threaded[0].evaluation_chunks(data.test.len()), 7);
+    let last = *threaded[0].curves().last().unwrap();
+    let alone = in_turn[0].evaluate(&data.test, None);
+    assert_eq!(
+        (last.step, last.test_loss, last.test_accuracy),
+        (6, alone.loss, alone.accuracy)
+    );
+    // the chunks in any grouping add up to the same evaluation
+    let count = data.test.len();
+    let mut sums = in_turn[0].evaluate_chunks(&data.test, count, 0..3);
+    sums.extend(in_turn[0].evaluate_chunks(&data.test, count, 3..7));
+    let grouped = backprop_lab::train::Evaluation::from_chunks(&sums, count);
+    assert_eq!(
+        (grouped.loss, grouped.accuracy, grouped.images),
+        (alone.loss, alone.accuracy, 50)
+    );
+}
