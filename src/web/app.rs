@@ -697,28 +697,30 @@ fn apply_shares(app: &Shared, continuation: bool) {
                 this.shares.clear();
                 this.queued = 0;
             }
+            let elapsed = now_ms() - app.borrow().step_started;
+            // the last share of the next step in: send it on before the page draws, so the workers go on
+            if share_in && shares_complete(app) {
+                apply_shares(app, true);
+            }
             if target != 0 {
                 if reply["stopped"].is_string() {
                     show_error(app, "train-message", &json!({ "message": reply["stopped"] }));
                 }
-            } else {
-                let elapsed = now_ms() - app.borrow().step_started;
-                // The page's images/s: wall time of the whole step, shares and messages included, an
-                // evaluation of the test set excluded (as with one worker)
-                reply["train_ms"] = json!(elapsed - reply["eval_ms"].as_f64().unwrap_or(0.0));
-                if !share_in {
+                if next && !share_in {
+                    // a helper stopped while the main worker went on: end the run here
                     app.borrow_mut().stepping = false;
+                    app.borrow_mut().running = false;
+                    update_counters(app);
                 }
-                on_progress(app, &reply);
+                return;
             }
-            if share_in && shares_complete(app) {
-                apply_shares(app, true);
-            } else if next && !share_in && target != 0 {
-                // a helper stopped while the main worker went on: end the run here
+            // The page's images/s: wall time of the whole step, shares and messages included, an evaluation
+            // of the test set excluded (as with one worker)
+            reply["train_ms"] = json!(elapsed - reply["eval_ms"].as_f64().unwrap_or(0.0));
+            if !share_in {
                 app.borrow_mut().stepping = false;
-                app.borrow_mut().running = false;
-                update_counters(app);
             }
+            on_progress(app, &reply);
         });
     }
 }
