@@ -589,8 +589,14 @@ fn request_steps(app: &Shared, steps: usize, budget_ms: f64) {
     }
     app.borrow_mut().stepping = true;
     let request = json!({ "type": "step", "steps": steps, "budget_ms": budget_ms });
-    send(app, request, None, None, |app, reply, _| {
+    let sent = now_ms();
+    send(app, request, None, None, move |app, mut reply, _| {
         app.borrow_mut().stepping = false;
+        // The page's images/s: wall time from request to reply, messages included and a test-set evaluation
+        // excluded, measured as for several workers
+        if reply["images"].as_u64().unwrap_or(0) > 0 {
+            reply["train_ms"] = json!(now_ms() - sent - reply["eval_ms"].as_f64().unwrap_or(0.0));
+        }
         on_progress(app, &reply);
     });
 }
