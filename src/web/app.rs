@@ -73,6 +73,8 @@ pub struct App {
     helpers_ready: usize,
     /// The shares of the data-parallel step in progress, by part.
     shares: Vec<Option<Uint8Array>>,
+    /// The bytes of the share a worker's reply carries, handed from `on_worker_message` to `store_share`.
+    incoming_share: Option<Uint8Array>,
     /// Counts changes of the worker set: replies to a step begun before a change are dropped.
     generation: u32,
     /// Steps still to take one at a time (data-parallel `Step ×10`), and when the current one started.
@@ -124,6 +126,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         helpers: Vec::new(),
         helpers_ready: 0,
         shares: Vec::new(),
+        incoming_share: None,
         generation: 0,
         queued: 0,
         step_started: 0.0,
@@ -220,15 +223,23 @@ fn on_worker_message(app: &Shared, index: usize, event: MessageEvent) {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    let pixels = Reflect::get(&data, &"pixels".into())
-        .ok()
-        .and_then(|v| v.dyn_into::<Uint8Array>().ok())
-        .map(|p| p.to_vec())
-        .unwrap_or_default();
     let callback = app.borrow_mut().callbacks.remove(&id);
     let value: Value = serde_json::from_str(&json).unwrap_or_else(
         |error| json!({ "type": "error", "message": format!("the worker's reply is not JSON: {error}") }),
     );
+    let bytes = Reflect::get(&data, &"pixels".into())
+        .ok()
+        .and_then(|v| v.dyn_into::<Uint8Array>().ok());
+    // a data-parallel share only passes through to the workers: it stays a JS array (see `store_share`)
+    let is_share = value["type"] == "partial" || value["next_share"].is_u64();
+    let pixels = match bytes {
+        Some(bytes) if is_share => {
+            app.borrow_mut().incoming_share = Some(bytes);
+            Vec::new()
+        }
+        Some(bytes) => bytes.to_vec(),
+        None => Vec::new(),
+    };
     if let Some(callback) = callback {
         callback(app, value, pixels);
     }
@@ -620,7 +631,7 @@ fn parallel_step(app: &Shared) {
     };
     for part in 0..parts {
         let request = json!({ "type": "partial-step", "part": part, "parts": parts });
-        send_to(app, part, request, None, None, move |app, reply, bytes| {
+        send_to(app, part, request, None, None, move |app, reply, _| {
             if app.borrow().generation != generation {
                 return;
             }
@@ -630,7 +641,7 @@ fn parallel_step(app: &Shared) {
                 on_progress(app, &reply);
                 return;
             }
-            store_share(app, part, &bytes);
+            store_share(app, part);
             if shares_complete(app) {
                 apply_shares(app, false);
             }
@@ -638,9 +649,12 @@ fn parallel_step(app: &Shared) {
     }
 }
 
-fn store_share(app: &Shared, part: usize, bytes: &[u8]) {
-    if let Some(slot) = app.borrow_mut().shares.get_mut(part) {
-        *slot = Some(Uint8Array::from(bytes));
+/// Keeps the share that just came in (`on_worker_message` left it as a JS array) as part `part` of the step.
+fn store_share(app: &Shared, part: usize) {
+    let mut this = app.borrow_mut();
+    let share = this.incoming_share.take();
+    if let Some(slot) = this.shares.get_mut(part) {
+        *slot = share;
     }
 }
 
@@ -690,14 +704,14 @@ fn apply_shares(app: &Shared, continuation: bool) {
         if next {
             request["next"] = json!({ "part": target, "parts": parts });
         }
-        send_to(app, target, request, Some(files), None, move |app, mut reply, bytes| {
+        send_to(app, target, request, Some(files), None, move |app, mut reply, _| {
             if app.borrow().generation != generation {
                 return;
             }
             // a worker that finished or stopped computes no next share: the pipeline ends with this step
             let share_in = next && reply["next_share"].is_u64();
             if share_in {
-                store_share(app, target, &bytes);
+                store_share(app, target);
             } else if next {
                 let mut this = app.borrow_mut();
                 this.shares.clear();
