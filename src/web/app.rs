@@ -18,7 +18,14 @@ use super::view::{self, element, set_error, set_text, typed};
 use crate::train::CurvePoint;
 
 type Shared = Rc<RefCell<App>>;
-type OnReply = Box<dyn FnOnce(&Shared, Value, Vec<u8>)>;
+/// A reply's handler: the JSON, and the bytes beside it still in JS memory ([`in_wasm`] reads them in; a
+/// data-parallel share only passes through to the workers and never needs to).
+type OnReply = Box<dyn FnOnce(&Shared, Value, Option<Uint8Array>)>;
+
+/// The bytes beside a reply, copied into wasm memory (empty when there are none).
+fn in_wasm(bytes: &Option<Uint8Array>) -> Vec<u8> {
+    bytes.as_ref().map(Uint8Array::to_vec).unwrap_or_default()
+}
 type OnRead = Box<dyn FnOnce(&Shared, Array)>;
 
 /// Milliseconds of training per worker message while running: the worker answers (and the chart moves)
@@ -73,8 +80,6 @@ pub struct App {
     helpers_ready: usize,
     /// The shares of the data-parallel step in progress, by part.
     shares: Vec<Option<Uint8Array>>,
-    /// The bytes of the share a worker's reply carries, handed from `on_worker_message` to `store_share`.
-    incoming_share: Option<Uint8Array>,
     /// Counts changes of the worker set: replies to a step begun before a change are dropped.
     generation: u32,
     /// Steps still to take one at a time (data-parallel `Step ×10`), and when the current one started.
@@ -126,7 +131,6 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         helpers: Vec::new(),
         helpers_ready: 0,
         shares: Vec::new(),
-        incoming_share: None,
         generation: 0,
         queued: 0,
         step_started: 0.0,
@@ -227,19 +231,9 @@ fn on_worker_message(app: &Shared, index: usize, event: MessageEvent) {
     let value: Value = serde_json::from_str(&json).unwrap_or_else(
         |error| json!({ "type": "error", "message": format!("the worker's reply is not JSON: {error}") }),
     );
-    let bytes = Reflect::get(&data, &"pixels".into())
+    let pixels = Reflect::get(&data, &"pixels".into())
         .ok()
         .and_then(|v| v.dyn_into::<Uint8Array>().ok());
-    // a data-parallel share only passes through to the workers: it stays a JS array (see `store_share`)
-    let is_share = value["type"] == "partial" || value["next_share"].is_u64();
-    let pixels = match bytes {
-        Some(bytes) if is_share => {
-            app.borrow_mut().incoming_share = Some(bytes);
-            Vec::new()
-        }
-        Some(bytes) => bytes.to_vec(),
-        None => Vec::new(),
-    };
     if let Some(callback) = callback {
         callback(app, value, pixels);
     }
@@ -251,7 +245,7 @@ fn send(
     request: Value,
     files: Option<Array>,
     pixels: Option<Uint8Array>,
-    on_reply: impl FnOnce(&Shared, Value, Vec<u8>) + 'static,
+    on_reply: impl FnOnce(&Shared, Value, Option<Uint8Array>) + 'static,
 ) {
     send_to(app, 0, request, files, pixels, on_reply);
 }
@@ -302,7 +296,7 @@ fn send_to(
     request: Value,
     files: Option<Array>,
     pixels: Option<Uint8Array>,
-    on_reply: impl FnOnce(&Shared, Value, Vec<u8>) + 'static,
+    on_reply: impl FnOnce(&Shared, Value, Option<Uint8Array>) + 'static,
 ) {
     let mut this = app.borrow_mut();
     let id = this.next_id;
@@ -359,7 +353,7 @@ fn on_ready(app: &Shared) {
                 None,
                 None,
                 move |app, reply, pixels| {
-                    show_state(app, &reply, &pixels);
+                    show_state(app, &reply, &in_wasm(&pixels));
                     let document = app.borrow().document.clone();
                     let _ = set_error(&document, "config-message", &message);
                     became_interactive(app);
@@ -369,7 +363,7 @@ fn on_ready(app: &Shared) {
         } else {
             reply
         };
-        show_state(app, &reply, &pixels);
+        show_state(app, &reply, &in_wasm(&pixels));
         became_interactive(app);
     });
 }
@@ -541,7 +535,7 @@ fn configure(app: &Shared, query: String) {
         } else {
             let document = app.borrow().document.clone();
             let _ = set_text(&document, "train-message", "");
-            show_state(app, &reply, &pixels);
+            show_state(app, &reply, &in_wasm(&pixels));
             if app.borrow().experiment.is_some() {
                 run(app);
             }
@@ -631,7 +625,7 @@ fn parallel_step(app: &Shared) {
     };
     for part in 0..parts {
         let request = json!({ "type": "partial-step", "part": part, "parts": parts });
-        send_to(app, part, request, None, None, move |app, reply, _| {
+        send_to(app, part, request, None, None, move |app, reply, share| {
             if app.borrow().generation != generation {
                 return;
             }
@@ -641,7 +635,7 @@ fn parallel_step(app: &Shared) {
                 on_progress(app, &reply);
                 return;
             }
-            store_share(app, part);
+            store_share(app, part, share);
             if shares_complete(app) {
                 apply_shares(app, false);
             }
@@ -649,11 +643,9 @@ fn parallel_step(app: &Shared) {
     }
 }
 
-/// Keeps the share that just came in (`on_worker_message` left it as a JS array) as part `part` of the step.
-fn store_share(app: &Shared, part: usize) {
-    let mut this = app.borrow_mut();
-    let share = this.incoming_share.take();
-    if let Some(slot) = this.shares.get_mut(part) {
+/// Keeps a worker's share, as the JS array it came in, as part `part` of the step.
+fn store_share(app: &Shared, part: usize, share: Option<Uint8Array>) {
+    if let Some(slot) = app.borrow_mut().shares.get_mut(part) {
         *slot = share;
     }
 }
@@ -704,14 +696,14 @@ fn apply_shares(app: &Shared, continuation: bool) {
         if next {
             request["next"] = json!({ "part": target, "parts": parts });
         }
-        send_to(app, target, request, Some(files), None, move |app, mut reply, _| {
+        send_to(app, target, request, Some(files), None, move |app, mut reply, share| {
             if app.borrow().generation != generation {
                 return;
             }
             // a worker that finished or stopped computes no next share: the pipeline ends with this step
             let share_in = next && reply["next_share"].is_u64();
             if share_in {
-                store_share(app, target);
+                store_share(app, target, share);
             } else if next {
                 let mut this = app.borrow_mut();
                 this.shares.clear();
@@ -856,7 +848,7 @@ fn reset_saying(app: &Shared, message: String) {
             let document = app.borrow().document.clone();
             let _ = set_text(&document, "train-status", &message);
             let _ = set_text(&document, "train-message", "");
-            show_state(app, &reply, &pixels);
+            show_state(app, &reply, &in_wasm(&pixels));
         },
     );
 }
@@ -949,7 +941,7 @@ fn add_files(app: &Shared, read: Array, dropped: Vec<File>) {
                         data["test"]
                     ),
                 );
-                show_state(app, &reply, &pixels);
+                show_state(app, &reply, &in_wasm(&pixels));
             }
             Some("pending") => {
                 app.borrow_mut().pending_files.extend(dropped);
@@ -1117,7 +1109,7 @@ fn classify_picture(app: &Shared, file: File) {
                     |app, reply, pixels| {
                         let document = app.borrow().document.clone();
                         if reply["type"] == "classified" {
-                            if let Err(error) = view::render_classified(&document, &reply, &pixels) {
+                            if let Err(error) = view::render_classified(&document, &reply, &in_wasm(&pixels)) {
                                 report("could not show the classification", &error);
                             }
                         } else {
@@ -1371,7 +1363,7 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
         send(app, json!({ "type": "filters" }), None, None, |app, reply, pixels| {
             let document = app.borrow().document.clone();
             if reply["type"] == "filters" {
-                if let Err(error) = view::render_filters(&document, &reply, &pixels) {
+                if let Err(error) = view::render_filters(&document, &reply, &in_wasm(&pixels)) {
                     report("could not show the filters", &error);
                 }
             } else {
@@ -1390,7 +1382,7 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
             |app, reply, pixels| {
                 let document = app.borrow().document.clone();
                 if reply["type"] == "results" {
-                    if let Err(error) = view::render_results(&document, &reply, &pixels) {
+                    if let Err(error) = view::render_results(&document, &reply, &in_wasm(&pixels)) {
                         report("could not show the results", &error);
                     }
                 } else {
@@ -1415,7 +1407,7 @@ fn wire(app: &Shared) -> Result<(), JsValue> {
             |app, reply, pixels| {
                 let document = app.borrow().document.clone();
                 let _ = set_text(&document, "data-message", "Back on the built-in generated data.");
-                show_state(app, &reply, &pixels);
+                show_state(app, &reply, &in_wasm(&pixels));
             },
         )
     })?;
