@@ -29,56 +29,38 @@ fn for_each_channel_pair<T: Scalar>(
 
 /// Sums in 8 interleaved partial sums: one running sum is a chain of dependent additions the compiler may
 /// not reorder (floating point), 8 independent ones vectorise. The order is fixed, so results stay
-/// deterministic.
-fn lanes<T: Scalar>(len: usize, term: impl Fn(usize) -> T) -> T {
+/// deterministic. `term(i)` gives the `i`-th term of each of `N` sums, taken together in one pass.
+fn lanes<T: Scalar, const N: usize>(len: usize, term: impl Fn(usize) -> [T; N]) -> [T; N] {
     const LANES: usize = 8;
-    let mut partial = [T::zero(); LANES];
+    let mut partial = [[T::zero(); N]; LANES];
     let full = len / LANES * LANES;
     for start in (0..full).step_by(LANES) {
         for (lane, p) in partial.iter_mut().enumerate() {
-            *p += term(start + lane);
+            for (p, t) in p.iter_mut().zip(term(start + lane)) {
+                *p += t;
+            }
         }
     }
-    let tail = (full..len).map(&term).fold(T::zero(), |a, b| a + b);
-    partial.iter().fold(T::zero(), |a, &b| a + b) + tail
-}
-
-/// [`lanes`] for two sums at once.
-fn lanes2<T: Scalar>(len: usize, term: impl Fn(usize) -> (T, T)) -> (T, T) {
-    const LANES: usize = 8;
-    let (mut first, mut second) = ([T::zero(); LANES], [T::zero(); LANES]);
-    let full = len / LANES * LANES;
-    for start in (0..full).step_by(LANES) {
-        for lane in 0..LANES {
-            let (a, b) = term(start + lane);
-            first[lane] += a;
-            second[lane] += b;
-        }
-    }
-    let (mut tail_first, mut tail_second) = (T::zero(), T::zero());
-    for i in full..len {
-        let (a, b) = term(i);
-        tail_first += a;
-        tail_second += b;
-    }
-    let total = |partial: [T; LANES]| partial.iter().fold(T::zero(), |a, &b| a + b);
-    (total(first) + tail_first, total(second) + tail_second)
+    std::array::from_fn(|s| {
+        let tail = (full..len).map(|i| term(i)[s]).fold(T::zero(), |a, b| a + b);
+        partial.iter().fold(T::zero(), |a, p| a + p[s]) + tail
+    })
 }
 
 /// `Σᵢ xᵢ`.
 fn sum<T: Scalar>(x: &[T]) -> T {
-    lanes(x.len(), |i| x[i])
+    lanes(x.len(), |i| [x[i]])[0]
 }
 
 /// `Σᵢ xᵢ yᵢ`.
 fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
     let y = &y[..x.len()];
-    lanes(x.len(), |i| x[i] * y[i])
+    lanes(x.len(), |i| [x[i] * y[i]])[0]
 }
 
 /// `Σᵢ (xᵢ − μ)²`.
 fn squared_deviations<T: Scalar>(x: &[T], mu: T) -> T {
-    lanes(x.len(), |i| (x[i] - mu) * (x[i] - mu))
+    lanes(x.len(), |i| [(x[i] - mu) * (x[i] - mu)])[0]
 }
 
 /// `out[c] ← Σ_n Σ_p x[n, c·P + p]`, e.g. `∂L/∂β`.
@@ -198,7 +180,7 @@ pub fn sum_channels_and_products_into<T: Scalar>(
     products.fill(T::zero());
     for_each_channel_pair(x, y, sums.len(), |c, x, y| {
         let y = &y[..x.len()];
-        let (sum, product) = lanes2(x.len(), |i| (x[i], x[i] * y[i]));
+        let [sum, product] = lanes(x.len(), |i| [x[i], x[i] * y[i]]);
         sums[c] += sum;
         products[c] += product;
     });

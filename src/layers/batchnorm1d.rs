@@ -92,32 +92,27 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
                 Zip::from(&mut self.running_var)
                     .and(&self.batch_var)
                     .for_each(|r, &b| *r = (T::one() - m) * *r + m * b * unbiased);
-                // x̂ and y = γ ∘ x̂ + β in one pass
-                kernels::normalize_channels(
-                    input,
-                    self.batch_mean.view(),
-                    self.inv_std.view(),
-                    self.gamma.value.view(),
-                    self.beta.value.view(),
-                    &mut self.x_hat,
-                    output,
-                );
             }
             Mode::Eval => {
                 Zip::from(&mut self.inv_std)
                     .and(&self.running_var)
                     .for_each(|inv, &v| *inv = T::one() / (v + self.eps).sqrt());
-                kernels::normalize_channels(
-                    input,
-                    self.running_mean.view(),
-                    self.inv_std.view(),
-                    self.gamma.value.view(),
-                    self.beta.value.view(),
-                    &mut self.x_hat,
-                    output,
-                );
             }
         }
+        let mean = match mode {
+            Mode::Train => &self.batch_mean,
+            Mode::Eval => &self.running_mean,
+        };
+        // x̂ and y = γ ∘ x̂ + β in one pass
+        kernels::normalize_channels(
+            input,
+            mean.view(),
+            self.inv_std.view(),
+            self.gamma.value.view(),
+            self.beta.value.view(),
+            &mut self.x_hat,
+            output,
+        );
     }
 
     fn backward(
