@@ -508,7 +508,7 @@ pub struct NextShare {
 }
 
 /// What a `step` request did.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Progress {
     pub steps_done: usize,
     pub total_steps: usize,
@@ -527,6 +527,15 @@ pub struct Progress {
     /// reply's pixels); absent when no share was computed (finished, stopped, or not asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_share: Option<usize>,
+}
+
+impl Progress {
+    /// Evaluates on the test set and records the curve point, counting the time in `eval_ms`.
+    fn record_point(&mut self, trainer: &mut Trainer, dataset: &Dataset, now: &dyn Fn() -> f64) {
+        let before = now();
+        self.points.push(trainer.record_point(dataset));
+        self.eval_ms += now() - before;
+    }
 }
 
 /// Summary statistics and a histogram of one tensor.
@@ -918,18 +927,7 @@ impl Session {
 
     /// Trains up to `steps` steps or until `budget_ms` is spent, whichever comes first.
     pub fn step(&mut self, steps: usize, budget_ms: f64, now: &dyn Fn() -> f64) -> Progress {
-        let mut progress = Progress {
-            steps_done: 0,
-            total_steps: 0,
-            finished: false,
-            batches: Vec::new(),
-            points: Vec::new(),
-            stopped: None,
-            images: 0,
-            train_ms: 0.0,
-            eval_ms: 0.0,
-            next_share: None,
-        };
+        let mut progress = Progress::default();
         let dataset = &self.dataset;
         let trainer = match self.trainer.as_mut() {
             Some(trainer) => trainer,
@@ -970,9 +968,7 @@ impl Session {
                 }
             }
             if trainer.evaluation_due() {
-                let before = now();
-                progress.points.push(trainer.record_point(dataset));
-                progress.eval_ms += now() - before;
+                progress.record_point(trainer, dataset, now);
             }
             if now() - start >= budget_ms {
                 break;
@@ -994,18 +990,7 @@ impl Session {
 
     /// Takes a data-parallel step from the shares in `attachments` (bytes of [`PartialStep`], in part order).
     fn apply_step(&mut self, attachments: &[(String, Vec<u8>)], evaluate: bool, now: &dyn Fn() -> f64) -> Progress {
-        let mut progress = Progress {
-            steps_done: 0,
-            total_steps: 0,
-            finished: false,
-            batches: Vec::new(),
-            points: Vec::new(),
-            stopped: None,
-            images: 0,
-            train_ms: 0.0,
-            eval_ms: 0.0,
-            next_share: None,
-        };
+        let mut progress = Progress::default();
         let shares: Result<Vec<PartialStep>, String> = attachments
             .iter()
             .map(|(_, bytes)| PartialStep::from_bytes(bytes).map_err(|error| error.to_string()))
@@ -1025,9 +1010,7 @@ impl Session {
                     accuracy: outcome.accuracy,
                 });
                 if evaluate && trainer.evaluation_due() {
-                    let before = now();
-                    progress.points.push(trainer.record_point(&self.dataset));
-                    progress.eval_ms += now() - before;
+                    progress.record_point(trainer, &self.dataset, now);
                 }
             }
             Err(message) => progress.stopped = Some(message),
