@@ -608,73 +608,68 @@ impl Trainer {
 /// Trains on every core: `trainers` (built from the same configuration, so with the same seed) each compute
 /// their slice of every batch on a thread of their own, then all apply the summed shares (see
 /// [`Trainer::partial_step`]). When an evaluation is due, every trainer evaluates a share of the test set's
-/// chunks on its thread and the first records the curves; `on_step` sees its steps and points. The threads change nothing in the arithmetic: the result is the same as taking the
-/// shares one after the other.
+/// chunks on its thread and the first records the curves; `on_step` sees its steps and points. The threads
+/// change nothing in the arithmetic: the result is the same as taking the shares one after the other.
 pub fn run_data_parallel(
     trainers: &mut [Trainer],
     dataset: &Dataset,
     mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
 ) -> Result<(), TrainError> {
     let parts = trainers.len();
-    let Some((main, helpers)) = trainers.split_first_mut() else {
+    if parts == 0 {
         return Err(ConfigError::new("threads", "at least one trainer", 0).into());
-    };
-    let lost = || {
-        TrainError::from(ConfigError::new(
-            "training thread",
-            "to finish its share",
-            "a thread that stopped",
-        ))
-    };
-    while !main.is_finished() {
-        let shares = std::thread::scope(|scope| {
-            let handles: Vec<_> = helpers
-                .iter_mut()
-                .enumerate()
-                .map(|(i, trainer)| scope.spawn(move || trainer.partial_step(dataset, i + 1, parts)))
-                .collect();
-            let mut shares = vec![main.partial_step(dataset, 0, parts)];
-            for handle in handles {
-                shares.push(handle.join().map_err(|_| lost())?);
-            }
-            shares.into_iter().collect::<Result<Vec<_>, _>>()
-        })?;
-        let outcome = std::thread::scope(|scope| {
-            let shares = &shares;
-            let handles: Vec<_> = helpers
-                .iter_mut()
-                .map(|trainer| scope.spawn(move || trainer.apply_partial_steps(shares)))
-                .collect();
-            let outcome = main.apply_partial_steps(shares);
-            for handle in handles {
-                handle.join().map_err(|_| lost())??;
-            }
-            outcome
-        })?;
-        let point = main.evaluation_due().then(|| {
+    }
+    while !trainers[0].is_finished() {
+        let shares = on_every_trainer(trainers, |part, trainer| trainer.partial_step(dataset, part, parts))?
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut outcomes = on_every_trainer(trainers, |_, trainer| trainer.apply_partial_steps(&shares))?;
+        let outcome = outcomes.remove(0);
+        for helper in outcomes {
+            helper?;
+        }
+        let outcome = outcome?;
+        let point = if trainers[0].evaluation_due() {
             // every trainer holds the same parameters: each evaluates a share of the test set's chunks
             let count = dataset.test.len();
-            let chunks = main.evaluation_chunks(count);
-            let sums = std::thread::scope(|scope| {
-                let range = |part: usize| part * chunks / parts..(part + 1) * chunks / parts;
-                let handles: Vec<_> = helpers
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(i, trainer)| {
-                        scope.spawn(move || trainer.evaluate_chunks(&dataset.test, count, range(i + 1)))
-                    })
-                    .collect();
-                let mut sums = main.evaluate_chunks(&dataset.test, count, range(0));
-                for handle in handles {
-                    sums.extend(handle.join().map_err(|_| lost())?);
-                }
-                Ok::<_, TrainError>(sums)
-            })?;
-            Ok::<_, TrainError>(main.record_point_with(Evaluation::from_chunks(&sums, count)))
-        });
-        on_step(&outcome, point.transpose()?.as_ref());
+            let chunks = trainers[0].evaluation_chunks(count);
+            let range = |part: usize| part * chunks / parts..(part + 1) * chunks / parts;
+            let sums = on_every_trainer(trainers, |part, trainer| {
+                trainer.evaluate_chunks(&dataset.test, count, range(part))
+            })?
+            .concat();
+            Some(trainers[0].record_point_with(Evaluation::from_chunks(&sums, count)))
+        } else {
+            None
+        };
+        on_step(&outcome, point.as_ref());
     }
     Ok(())
+}
+
+/// Runs `work(part, trainer)` on every trainer at once, the first on this thread and the others on threads of
+/// their own, and returns the results in part order.
+fn on_every_trainer<R: Send>(
+    trainers: &mut [Trainer],
+    work: impl Fn(usize, &mut Trainer) -> R + Sync,
+) -> Result<Vec<R>, TrainError> {
+    let Some((main, helpers)) = trainers.split_first_mut() else {
+        return Ok(Vec::new());
+    };
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = helpers
+            .iter_mut()
+            .enumerate()
+            .map(|(i, trainer)| scope.spawn(move || work(i + 1, trainer)))
+            .collect();
+        let mut results = vec![work(0, main)];
+        for handle in handles {
+            let lost = ConfigError::new("training thread", "to finish its share", "a thread that stopped");
+            results.push(handle.join().map_err(|_| TrainError::from(lost))?);
+        }
+        Ok(results)
+    })
 }
 
 /// The curves as CSV: `step,train_loss,train_accuracy,test_loss,test_accuracy`.

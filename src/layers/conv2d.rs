@@ -206,9 +206,7 @@ impl<T: Scalar> Conv2d<T> {
     pub fn out_channels(&self) -> usize {
         self.weight.value.shape()[0]
     }
-}
 
-impl<T: Scalar> Conv2d<T> {
     /// Fills [`Conv2d::flipped`]: `W'[c_in, (c_out, i, j)] = W[c_out, c_in, k−1−i, k−1−j]`, the kernel
     /// rotated by 180° with the channel axes swapped.
     fn flip_weight(&mut self) {
