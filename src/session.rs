@@ -17,26 +17,10 @@ use crate::error::ConfigError;
 use crate::formulas::{self, LayerFormulas};
 use crate::gradcheck::{self, CheckResult, Criterion};
 use crate::layers::Mode;
+pub use crate::model::ModelKind;
 use crate::model::{Activation, CnnConfig, MlpConfig, ModelConfig, Network, Normalization};
-use crate::optim::OptimizerConfig;
+pub use crate::optim::OptimizerKind;
 use crate::train::{CurvePoint, PartialStep, TrainConfig, Trainer};
-
-/// Which model the page trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    Mlp,
-    SmallCnn,
-    Convnet,
-}
-
-/// Which optimizer the page uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimizerKind {
-    Sgd,
-    Adam,
-}
 
 /// The page's form: every setting a user can change, flat, and encoded in the URL's query string.
 ///
@@ -71,21 +55,14 @@ pub const MAX_BATCH: usize = 4096;
 impl PageConfig {
     /// The course's defaults for `model` (the small CNN: its recipe).
     pub fn for_model(model: ModelKind) -> Self {
-        let base = match model {
-            ModelKind::Mlp => TrainConfig::default(),
-            ModelKind::SmallCnn => TrainConfig::small_cnn(),
-            ModelKind::Convnet => TrainConfig::convnet(),
-        };
+        let base = TrainConfig::for_model(model);
         let mlp = MlpConfig::default();
         Self {
             model,
             hidden: mlp.hidden,
             activation: mlp.activation,
             normalization: mlp.normalization,
-            optimizer: match base.optimizer {
-                OptimizerConfig::Sgd { .. } => OptimizerKind::Sgd,
-                OptimizerConfig::Adam { .. } => OptimizerKind::Adam,
-            },
+            optimizer: base.optimizer.kind(),
             learning_rate: base.optimizer.learning_rate(),
             batch_size: base.batch_size,
             steps: base.steps,
@@ -97,23 +74,13 @@ impl PageConfig {
 
     /// The training run this form describes (validated).
     pub fn to_train_config(&self) -> Result<TrainConfig, ConfigError> {
-        let mut config = match self.model {
-            ModelKind::Mlp => TrainConfig {
-                model: ModelConfig::Mlp(MlpConfig {
-                    hidden: self.hidden.clone(),
-                    activation: self.activation,
-                    normalization: self.normalization,
-                    ..MlpConfig::default()
-                }),
-                ..TrainConfig::default()
-            },
-            ModelKind::SmallCnn => TrainConfig::small_cnn(),
-            ModelKind::Convnet => TrainConfig::convnet(),
-        };
-        config.optimizer = match self.optimizer {
-            OptimizerKind::Sgd => OptimizerConfig::sgd(self.learning_rate),
-            OptimizerKind::Adam => OptimizerConfig::adam(self.learning_rate),
-        };
+        let mut config = TrainConfig::for_model(self.model);
+        if let ModelConfig::Mlp(mlp) = &mut config.model {
+            mlp.hidden.clone_from(&self.hidden);
+            mlp.activation = self.activation;
+            mlp.normalization = self.normalization;
+        }
+        config.optimizer = self.optimizer.with_learning_rate(self.learning_rate);
         if self.batch_size > MAX_BATCH {
             return Err(ConfigError::new(
                 "batch size",

@@ -10,6 +10,21 @@ pub use network::{LossKind, Network};
 use crate::error::ConfigError;
 use crate::Scalar;
 
+/// Which model to train: the front ends' choice (the page's form, `lab train --model`, the npm package); each
+/// kind's defaults are its preset, [`crate::train::TrainConfig::for_model`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The course's MLP (defaults: SGD, lr 1e-3, batch 200, 1400 steps, eval every 100).
+    #[default]
+    Mlp,
+    /// The lab's small CNN; its defaults are its training recipe (see README).
+    SmallCnn,
+    /// The course's ConvNet (defaults: Adam, lr 1e-4, batch 32, 5000 steps, eval every 500).
+    Convnet,
+}
+
 /// Any model the lab can build, as data (serialisable, comparable, URL-encodable).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "model", rename_all = "kebab-case")]

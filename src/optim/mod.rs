@@ -9,6 +9,25 @@ use crate::error::ConfigError;
 use crate::model::Network;
 use crate::Scalar;
 
+/// Which optimizer: the front ends' choice, with the learning rate the one setting they all expose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+}
+
+impl OptimizerKind {
+    /// This optimizer with PyTorch's defaults and `learning_rate`.
+    pub fn with_learning_rate(self, learning_rate: f64) -> OptimizerConfig {
+        match self {
+            OptimizerKind::Sgd => OptimizerConfig::sgd(learning_rate),
+            OptimizerKind::Adam => OptimizerConfig::adam(learning_rate),
+        }
+    }
+}
+
 /// An optimizer as data. Defaults follow PyTorch.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "optimizer", rename_all = "kebab-case")]
@@ -64,6 +83,13 @@ impl OptimizerConfig {
             beta2: default_beta2(),
             eps: default_eps(),
             weight_decay: 0.0,
+        }
+    }
+
+    pub fn kind(&self) -> OptimizerKind {
+        match self {
+            Self::Sgd { .. } => OptimizerKind::Sgd,
+            Self::Adam { .. } => OptimizerKind::Adam,
         }
     }
 
