@@ -75,6 +75,7 @@ fn cifar_cnn(name: &str, layers: Vec<LayerSpec>) -> ModelConfig {
         input: (CHANNELS, IMAGE_SIZE, IMAGE_SIZE),
         layers,
         init: LinearInit::PyTorch,
+        names: Default::default(),
     })
 }
 

@@ -16,6 +16,7 @@ pub mod optim;
 mod scalar;
 pub mod session;
 pub mod train;
+pub mod weights;
 
 pub use scalar::Scalar;
 

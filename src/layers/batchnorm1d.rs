@@ -1,7 +1,7 @@
 //! BatchNorm1d: standardise each feature over the batch, then scale and shift.
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Zip};
 
-use super::{Layer, Mode, Param, ParamView};
+use super::{Layer, Mode, Param, ParamView, StateTensor, StateValues};
 use crate::kernels;
 use crate::Scalar;
 
@@ -26,6 +26,9 @@ pub struct BatchNorm1d<T: Scalar> {
     pub beta: Param<T, Ix1>,
     pub running_mean: Array1<T>,
     pub running_var: Array1<T>,
+    /// Training forward passes so far (PyTorch's `num_batches_tracked`; with a fixed momentum it is only
+    /// counted, so a state dict round-trips).
+    pub num_batches_tracked: i64,
     pub momentum: T,
     pub eps: T,
     x_hat: Array2<T>,
@@ -44,6 +47,7 @@ impl<T: Scalar> BatchNorm1d<T> {
             beta: Param::new(Array1::zeros(features)),
             running_mean: Array1::zeros(features),
             running_var: Array1::ones(features),
+            num_batches_tracked: 0,
             momentum: T::of(0.1),
             eps: T::of(1e-5),
             x_hat: Array2::zeros((0, features)),
@@ -70,6 +74,7 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         self.mode = mode;
         match mode {
             Mode::Train => {
+                self.num_batches_tracked = self.num_batches_tracked.saturating_add(1);
                 kernels::channel_statistics(
                     input,
                     self.features(),
@@ -168,5 +173,35 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
         if let Some(var) = self.running_var.as_slice_mut() {
             visit("running_var", var);
         }
+    }
+
+    fn visit_state(&mut self, visit: &mut dyn FnMut(StateTensor<'_, T>)) {
+        let features = self.features();
+        let mut vector = |name: &str, values: StateValues<'_, T>| {
+            visit(StateTensor {
+                name: name.to_string(),
+                shape: vec![features],
+                values,
+            })
+        };
+        let slices = [
+            self.gamma.value.as_slice_mut().map(StateValues::Learned),
+            self.beta.value.as_slice_mut().map(StateValues::Learned),
+            self.running_mean.as_slice_mut().map(StateValues::Buffer),
+            self.running_var.as_slice_mut().map(StateValues::Buffer),
+        ];
+        for (name, values) in ["weight", "bias", "running_mean", "running_var"]
+            .into_iter()
+            .zip(slices)
+        {
+            if let Some(values) = values {
+                vector(name, values);
+            }
+        }
+        visit(StateTensor {
+            name: "num_batches_tracked".to_string(),
+            shape: Vec::new(),
+            values: StateValues::Count(&mut self.num_batches_tracked),
+        });
     }
 }

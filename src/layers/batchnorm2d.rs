@@ -1,7 +1,7 @@
 //! BatchNorm2d: batch normalisation of each channel over the batch and all its pixels.
 use ndarray::{Array2, ArrayView2};
 
-use super::{BatchNorm1d, Layer, Mode, ParamView};
+use super::{BatchNorm1d, Layer, Mode, ParamView, StateTensor};
 use crate::error::ConfigError;
 use crate::Scalar;
 
@@ -65,5 +65,9 @@ impl<T: Scalar> Layer<T> for BatchNorm2d<T> {
 
     fn visit_buffers(&mut self, visit: &mut dyn FnMut(&'static str, &mut [T])) {
         self.per_channel.visit_buffers(visit);
+    }
+
+    fn visit_state(&mut self, visit: &mut dyn FnMut(StateTensor<'_, T>)) {
+        self.per_channel.visit_state(visit);
     }
 }

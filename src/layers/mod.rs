@@ -7,6 +7,7 @@ use ndarray::{Array, Array2, ArrayView2, Dimension};
 
 use crate::Scalar;
 
+mod basic_block;
 mod batchnorm1d;
 mod batchnorm2d;
 mod conv2d;
@@ -21,6 +22,7 @@ mod relu;
 mod softmax;
 mod tanh;
 
+pub use basic_block::{BasicBlock, Projection};
 pub use batchnorm1d::BatchNorm1d;
 pub use batchnorm2d::BatchNorm2d;
 pub use conv2d::{Conv2d, Conv2dConfig};
@@ -104,6 +106,74 @@ pub trait Layer<T: Scalar>: Send {
 
     /// Visits non-learned state that evaluation depends on (running statistics).
     fn visit_buffers(&mut self, _visit: &mut dyn FnMut(&'static str, &mut [T])) {}
+
+    /// Visits every tensor of the layer's `state_dict`, named and shaped as the equivalent `torch.nn` module
+    /// names it: the parameters, then the buffers. This default covers layers whose parameters and buffers are
+    /// their whole state (PyTorch calls a normalisation's `γ`, `β` `weight`, `bias`); layers made of
+    /// sub-modules prefix their parts' names (`conv1.weight`), BatchNorm adds `num_batches_tracked`.
+    fn visit_state(&mut self, visit: &mut dyn FnMut(StateTensor<'_, T>)) {
+        self.visit_params(&mut |p| {
+            visit(StateTensor {
+                name: pytorch_parameter_name(p.name).to_string(),
+                shape: p.shape,
+                values: StateValues::Learned(p.value),
+            })
+        });
+        self.visit_buffers(&mut |name, values| {
+            visit(StateTensor {
+                name: name.to_string(),
+                shape: vec![values.len()],
+                values: StateValues::Buffer(values),
+            })
+        });
+    }
+}
+
+/// PyTorch's name for a parameter: a normalisation's scale `γ` and shift `β` are its `weight` and `bias`.
+fn pytorch_parameter_name(name: &'static str) -> &'static str {
+    match name {
+        "gamma" => "weight",
+        "beta" => "bias",
+        other => other,
+    }
+}
+
+/// One tensor of a layer's state, as `torch.nn`'s `state_dict` names and shapes it.
+pub struct StateTensor<'a, T> {
+    /// e.g. `weight`, `running_var`, `conv1.weight` (a model prefixes its module's name: `0.weight`).
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: StateValues<'a, T>,
+}
+
+/// The values of a state tensor, in PyTorch's (row-major) layout.
+pub enum StateValues<'a, T> {
+    /// A learnable parameter.
+    Learned(&'a mut [T]),
+    /// A running statistic.
+    Buffer(&'a mut [T]),
+    /// BatchNorm's `num_batches_tracked` (an `int64` scalar in PyTorch).
+    Count(&'a mut i64),
+}
+
+impl<T> StateTensor<'_, T> {
+    /// The same tensor inside the module named `module` (`weight` → `module.weight`).
+    pub fn within(mut self, module: &str) -> Self {
+        self.name = format!("{module}.{}", self.name);
+        self
+    }
+
+    /// The number of values (1 for a count).
+    pub fn len(&self) -> usize {
+        match &self.values {
+            StateValues::Learned(v) | StateValues::Buffer(v) => v.len(),
+            StateValues::Count(_) => 1,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Applies `grad_input[i] = grad_output[i] · derivative(input[i], output[i])`: the backward of every

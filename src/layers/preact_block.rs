@@ -2,7 +2,7 @@
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 
-use super::{BatchNorm2d, Conv2d, Conv2dConfig, Layer, LinearInit, Mode, ParamView, Relu};
+use super::{BatchNorm2d, Conv2d, Conv2dConfig, Layer, LinearInit, Mode, ParamView, Relu, StateTensor};
 use crate::error::ConfigError;
 use crate::kernels;
 use crate::Scalar;
@@ -114,5 +114,11 @@ impl<T: Scalar> Layer<T> for PreActBlock<T> {
 
     fn visit_buffers(&mut self, visit: &mut dyn FnMut(&'static str, &mut [T])) {
         self.batch_norm.visit_buffers(visit);
+    }
+
+    /// As `torch.nn` sub-modules `bn` and `conv`.
+    fn visit_state(&mut self, visit: &mut dyn FnMut(StateTensor<'_, T>)) {
+        self.batch_norm.visit_state(&mut |t| visit(t.within("bn")));
+        self.conv.visit_state(&mut |t| visit(t.within("conv")));
     }
 }

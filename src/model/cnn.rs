@@ -4,11 +4,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::network::{LossKind, Network};
+use super::state_names::StateNames;
 use crate::data::{CHANNELS, IMAGE_SIZE};
 use crate::error::ConfigError;
 use crate::layers::{
-    BatchNorm2d, Conv2d, Conv2dConfig, Elu, GlobalAvgPool, Layer, Linear, LinearInit, MaxPool2d, MaxPool2dConfig,
-    PreActBlock, Relu,
+    BasicBlock, BatchNorm2d, Conv2d, Conv2dConfig, Elu, GlobalAvgPool, Layer, Linear, LinearInit, MaxPool2d,
+    MaxPool2dConfig, PreActBlock, Relu,
 };
 use crate::Scalar;
 
@@ -35,6 +36,12 @@ pub enum LayerSpec {
     PreAct {
         kernel: usize,
     },
+    /// torchvision's ResNet `BasicBlock` to `out_channels` maps with the given stride (1 or 2); the shortcut is
+    /// a 1×1 projection when the shape changes, the identity otherwise.
+    BasicBlock {
+        out_channels: usize,
+        stride: usize,
+    },
     GlobalAvgPool,
     /// A fully connected layer on the flattened `C×H×W` features.
     Linear {
@@ -52,6 +59,9 @@ pub struct CnnConfig {
     pub input: (usize, usize, usize),
     pub layers: Vec<LayerSpec>,
     pub init: LinearInit,
+    /// How the layers are named in the state dict (weights files).
+    #[serde(default)]
+    pub names: StateNames,
 }
 
 /// Shapes and cost of one built layer.
@@ -115,6 +125,7 @@ impl CnnConfig {
                 LayerSpec::Linear { out_features: 10 },
             ],
             init: LinearInit::PyTorch,
+            names: StateNames::Sequential,
         }
     }
 
@@ -150,6 +161,7 @@ impl CnnConfig {
             input: (CHANNELS, IMAGE_SIZE, IMAGE_SIZE),
             layers,
             init: LinearInit::PyTorch,
+            names: StateNames::Sequential,
         }
     }
 
@@ -218,6 +230,15 @@ impl CnnConfig {
                     let block = PreActBlock::new(c, (h, w), kernel, self.init, &mut rng)?;
                     (Box::new(block), (c * h * w * c * kernel * kernel) as u64)
                 }
+                LayerSpec::BasicBlock { out_channels, stride } => {
+                    let block = BasicBlock::new(c, out_channels, stride, (h, w), self.init, &mut rng)?;
+                    let c_in = c;
+                    (c, h, w) = block.output_shape();
+                    // conv1 and conv2 (3×3), plus the 1×1 projection when there is one
+                    let projection = if block.projection.is_some() { c_in } else { 0 };
+                    let macs = (c * h * w * (c_in * 9 + c * 9 + projection)) as u64;
+                    (Box::new(block), macs)
+                }
                 LayerSpec::GlobalAvgPool => {
                     let pool = GlobalAvgPool::new(c)?;
                     (h, w) = (1, 1);
@@ -260,11 +281,19 @@ impl CnnConfig {
                 ))
             }
         }
-        Ok(Network::new(
-            layers,
-            LossKind::SoftmaxCrossEntropy,
-            self.input_features(),
-        ))
+        let names = self.names.module_names(&self.layers);
+        // two layers with parameters under one name would write two tensors under one state-dict name
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, summary) in names.iter().zip(&summaries) {
+            if summary.parameters > 0 && !seen.insert(name) {
+                return Err(ConfigError::new(
+                    "state names",
+                    format!("one layer with parameters per module name in {:?} naming", self.names),
+                    format!("two named `{name}`"),
+                ));
+            }
+        }
+        Ok(Network::new(layers, LossKind::SoftmaxCrossEntropy, self.input_features()).with_module_names(names))
     }
 
     /// Per-layer shapes, parameter counts and multiply-adds, without keeping the layers.

@@ -2,10 +2,14 @@
 mod cnn;
 mod mlp;
 mod network;
+mod resnet;
+mod state_names;
 
 pub use cnn::{CnnConfig, LayerSpec, LayerSummary};
 pub use mlp::{Activation, MlpConfig, Normalization};
 pub use network::{LossKind, Network};
+pub use resnet::{ResnetConfig, Stem};
+pub use state_names::StateNames;
 
 use crate::error::ConfigError;
 use crate::Scalar;

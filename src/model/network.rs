@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayView2};
 
 use crate::kernels;
-use crate::layers::{Layer, Mode, ParamView};
+use crate::layers::{Layer, Mode, ParamView, StateTensor};
 use crate::loss::{CrossEntropy, Loss, SoftmaxCrossEntropy};
 use crate::Scalar;
 
@@ -29,6 +29,9 @@ pub struct Network<T: Scalar> {
     grad_inputs: Vec<Array2<T>>,
     grad_output: Array2<T>,
     predictions: Vec<usize>,
+    /// The `torch.nn` name of each layer's module in the equivalent PyTorch model (`0`, `1`, … for an
+    /// `nn.Sequential`; `conv1`, `layer1.0`, `fc` for a torchvision ResNet).
+    module_names: Vec<String>,
 }
 
 impl<T: Scalar> Network<T> {
@@ -46,7 +49,20 @@ impl<T: Scalar> Network<T> {
             grad_inputs: (0..count).map(|_| Array2::zeros((0, 0))).collect(),
             grad_output: Array2::zeros((0, 0)),
             predictions: Vec::new(),
+            module_names: (0..count).map(|i| i.to_string()).collect(),
         }
+    }
+
+    /// The same network with its layers' modules named `names` in its state dict (one name per layer).
+    pub fn with_module_names(mut self, names: Vec<String>) -> Self {
+        if names.len() == self.layers.len() {
+            self.module_names = names;
+        }
+        self
+    }
+
+    pub fn module_names(&self) -> &[String] {
+        &self.module_names
     }
 
     pub fn input_features(&self) -> usize {
@@ -153,6 +169,14 @@ impl<T: Scalar> Network<T> {
     pub fn visit_buffers(&mut self, visit: &mut dyn FnMut(usize, &'static str, &mut [T])) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             layer.visit_buffers(&mut |name, b| visit(i, name, b));
+        }
+    }
+
+    /// Visits every tensor of the network's state dict in layer order, named as the equivalent PyTorch model
+    /// names it (`3.weight`, `layer1.0.bn1.running_mean`).
+    pub fn visit_state(&mut self, visit: &mut dyn FnMut(StateTensor<'_, T>)) {
+        for (layer, module) in self.layers.iter_mut().zip(&self.module_names) {
+            layer.visit_state(&mut |t| visit(t.within(module)));
         }
     }
 

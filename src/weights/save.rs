@@ -1,0 +1,102 @@
+//! A model's state dict written as safetensors, with the lab's configuration in the metadata.
+use std::borrow::Cow;
+
+use safetensors::{Dtype, View};
+
+use super::{WeightsError, INPUT_KEY, MODEL_KEY};
+use crate::layers::StateValues;
+use crate::model::{ModelConfig, Network};
+use crate::Scalar;
+
+/// How images become the network's input; the weights only make sense with the same one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputNormalization {
+    /// The course's: subtract the training set's mean image, at raw pixel scale.
+    #[default]
+    CourseMeanImage,
+    /// torchvision's pretrained weights: pixels / 255, then per channel `(x − mean) / std` with ImageNet's
+    /// mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+    ImageNet,
+}
+
+impl InputNormalization {
+    pub fn key(self) -> &'static str {
+        match self {
+            InputNormalization::CourseMeanImage => "course-mean-image",
+            InputNormalization::ImageNet => "imagenet",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [InputNormalization::CourseMeanImage, InputNormalization::ImageNet]
+            .into_iter()
+            .find(|n| n.key() == key)
+    }
+}
+
+/// What the file says besides its tensors.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WeightsMetadata {
+    /// The configuration that rebuilds the model (absent in files PyTorch wrote).
+    pub model: Option<ModelConfig>,
+    pub input: InputNormalization,
+}
+
+/// A tensor's bytes for the `safetensors` writer.
+struct Bytes {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &Bytes {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// The network's state dict as a safetensors file: parameters and running statistics as `F32`,
+/// `num_batches_tracked` as an `I64` scalar, as PyTorch stores them; `metadata` in the header.
+pub fn save<T: Scalar>(network: &mut Network<T>, metadata: &WeightsMetadata) -> Result<Vec<u8>, WeightsError> {
+    let mut tensors: Vec<(String, Bytes)> = Vec::new();
+    network.visit_state(&mut |t| {
+        let (dtype, data) = match t.values {
+            StateValues::Learned(v) | StateValues::Buffer(v) => (
+                Dtype::F32,
+                v.iter().flat_map(|x| (x.to_f64_lossy() as f32).to_le_bytes()).collect(),
+            ),
+            StateValues::Count(c) => (Dtype::I64, c.to_le_bytes().to_vec()),
+        };
+        tensors.push((
+            t.name,
+            Bytes {
+                dtype,
+                shape: t.shape,
+                data,
+            },
+        ));
+    });
+    let mut header = vec![
+        ("format".to_string(), "pt".to_string()),
+        (INPUT_KEY.to_string(), metadata.input.key().to_string()),
+    ];
+    if let Some(model) = &metadata.model {
+        let json = serde_json::to_string(model).map_err(|e| WeightsError::Write(e.to_string()))?;
+        header.push((MODEL_KEY.to_string(), json));
+    }
+    safetensors::serialize(
+        tensors.iter().map(|(name, bytes)| (name.as_str(), bytes)),
+        Some(header.into_iter().collect()),
+    )
+    .map_err(|e| WeightsError::Write(e.to_string()))
+}
