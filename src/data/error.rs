@@ -41,6 +41,15 @@ pub enum DataError {
     #[error("{file}: expected a readable Python pickle, found a broken one ({reason})")]
     Pickle { file: String, reason: String },
 
+    /// A pickle refused before decoding (see `pickle_scan.rs`): it would nest too deep or expand too far,
+    /// or it holds what the lab does not decode (sets, DUP, numbers of absurd length).
+    #[error("{file}: expected a pickle with {expected}, found {found}; it was not decoded")]
+    PickleRefused {
+        file: String,
+        expected: String,
+        found: String,
+    },
+
     /// A readable pickle that is not a CIFAR-10 batch.
     #[error("{file}: expected {expected}, found {found}")]
     NotABatch {

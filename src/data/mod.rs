@@ -22,6 +22,7 @@ mod binary;
 mod error;
 mod loader;
 mod pickle;
+mod pickle_scan;
 mod preprocess;
 mod sampler;
 mod split;

@@ -12,9 +12,10 @@
 //! `numpy._core.numeric._frombuffer(<raw bytes>, dtype, shape, order)`, which arrives as that argument tuple.
 //! Python 3 pickles (protocols 2–5, with `bytes` or `str` keys) are read as well.
 //!
-//! Known limit: serde-pickle builds nested values recursively and expands shared memo entries by copying, so a
-//! pickle deliberately crafted to nest ~100,000 levels deep (or to share entries exponentially) exhausts the
-//! stack or the memory inside serde-pickle. Damaged or random files do not get there (see the fuzz test).
+//! serde-pickle builds nested values recursively and expands shared memo entries by copying, so a pickle
+//! crafted to nest ~100,000 levels deep (or to share entries exponentially) would exhaust the stack or the
+//! memory inside it: every pickle is first scanned by [`scan_pickle`], which bounds the nesting, the
+//! expanded size and the declared lengths before serde-pickle sees a byte.
 //!
 //! serde-pickle cannot emit numpy's globals, so [`write_pickle_batch`] is a small hand-written emitter of the
 //! exact opcodes cPickle uses for such a dict; it exists so that tests read the real structure.
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_pickle::{DeOptions, HashableValue, Value};
 
+use super::pickle_scan::{scan_pickle, PickleLimits, ScanError};
 use super::{DataError, Split, CLASS_NAMES, NUM_CLASSES, PIXELS};
 
 /// What a pickle held: a batch, or the `batches.meta` dict of class names (which has no images).
@@ -38,6 +40,17 @@ pub(crate) fn looks_like_pickle(bytes: &[u8]) -> bool {
 
 /// Reads a pickled CIFAR-10 batch (or `batches.meta`). `file` only names the file in errors.
 pub(crate) fn read_pickle(file: &str, bytes: &[u8]) -> Result<PickleContent, DataError> {
+    scan_pickle(bytes, &PickleLimits::for_file(bytes.len())).map_err(|error| match error {
+        ScanError::Broken(reason) => DataError::Pickle {
+            file: file.to_string(),
+            reason,
+        },
+        ScanError::Limit { expected, found } => DataError::PickleRefused {
+            file: file.to_string(),
+            expected,
+            found,
+        },
+    })?;
     let options = DeOptions::new().keep_restore_state().replace_unresolved_globals();
     let value = serde_pickle::value_from_slice(bytes, options).map_err(|error| DataError::Pickle {
         file: file.to_string(),
