@@ -32,4 +32,25 @@ pub enum TrainError {
          The learning rate ({learning_rate}) is probably too high for this model: try a smaller one."
     )]
     NonFiniteLoss { step: usize, loss: f64, learning_rate: f64 },
+    /// Data-parallel shares that do not make this step: bytes that are not a share, another step's share,
+    /// shares that do not cover the batch.
+    #[error("{what}: expected {expected}, found {found}")]
+    Share {
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
+    /// A thread of `lab train --threads` stopped before it finished its share.
+    #[error("training thread: expected it to finish its share, found a thread that stopped")]
+    ThreadStopped,
+}
+
+impl TrainError {
+    pub fn share(what: &'static str, expected: impl Into<String>, found: impl ToString) -> Self {
+        Self::Share {
+            what,
+            expected: expected.into(),
+            found: found.to_string(),
+        }
+    }
 }

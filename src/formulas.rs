@@ -7,18 +7,39 @@
 //! page can insert it as it is.
 
 /// What the page shows for one layer kind.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerFormulas {
     /// The layer kind, e.g. `"Linear"` (a loss's name for [`for_loss`]).
-    pub kind: &'static str,
+    pub kind: String,
     /// One plain-text sentence on what the layer does.
-    pub summary: &'static str,
+    pub summary: String,
     /// A complete `<math display="block">…</math>` element: the forward pass.
-    pub forward: &'static str,
+    pub forward: String,
     /// One `<math display="block">…</math>` element per gradient (`∂L/∂X`, `∂L/∂W`, …).
-    pub backward: Vec<&'static str>,
+    pub backward: Vec<String>,
     /// Plain text: shapes and conventions.
-    pub notes: &'static str,
+    pub notes: String,
+}
+
+/// [`LayerFormulas`] as written below: every formula a `&'static str` built at compile time.
+struct Formulas {
+    kind: &'static str,
+    summary: &'static str,
+    forward: &'static str,
+    backward: Vec<&'static str>,
+    notes: &'static str,
+}
+
+impl From<Formulas> for LayerFormulas {
+    fn from(formulas: Formulas) -> Self {
+        Self {
+            kind: formulas.kind.into(),
+            summary: formulas.summary.into(),
+            forward: formulas.forward.into(),
+            backward: formulas.backward.into_iter().map(String::from).collect(),
+            notes: formulas.notes.into(),
+        }
+    }
 }
 
 /// Every kind [`for_layer`] knows, for tests and the page's legend.
@@ -47,7 +68,7 @@ pub const LOSS_NAMES: [&str; 2] = ["softmax-cross-entropy", "cross-entropy"];
 /// The kind is the prefix before `'('` (or the whole name); `None` for an unknown kind.
 pub fn for_layer(name: &str) -> Option<LayerFormulas> {
     let kind = name.split('(').next().unwrap_or(name).trim();
-    let formulas = match kind {
+    let formulas: Formulas = match kind {
         "Linear" => linear(),
         "ELU" => elu(),
         "ReLU" => relu(),
@@ -63,7 +84,7 @@ pub fn for_layer(name: &str) -> Option<LayerFormulas> {
         "PreAct" => pre_act(),
         _ => return None,
     };
-    Some(formulas)
+    Some(formulas.into())
 }
 
 /// The loss formulas: `name` is `"softmax-cross-entropy"` (fused with the softmax,
@@ -71,8 +92,8 @@ pub fn for_layer(name: &str) -> Option<LayerFormulas> {
 /// `None` for an unknown name.
 pub fn for_loss(name: &str) -> Option<LayerFormulas> {
     match name.trim() {
-        "softmax-cross-entropy" => Some(softmax_cross_entropy()),
-        "cross-entropy" => Some(cross_entropy()),
+        "softmax-cross-entropy" => Some(softmax_cross_entropy().into()),
+        "cross-entropy" => Some(cross_entropy().into()),
         _ => None,
     }
 }
@@ -201,8 +222,8 @@ macro_rules! inv_std {
 // ---------------------------------------------------------------------------------------------
 
 /// `Y = X Wᵀ + 𝟏 bᵀ` and its three gradients.
-fn linear() -> LayerFormulas {
-    LayerFormulas {
+fn linear() -> Formulas {
+    Formulas {
         kind: "Linear",
         summary: "A fully connected layer: every output is a weighted sum of all the inputs plus a bias.",
         forward: math!(
@@ -265,8 +286,8 @@ macro_rules! cases_positive {
 }
 
 /// ELU with α = 1.
-fn elu() -> LayerFormulas {
-    LayerFormulas {
+fn elu() -> Formulas {
+    Formulas {
         kind: "ELU",
         summary: "The exponential linear unit (α = 1): the identity for positive inputs, a smooth exponential \
                   saturating at −1 for negative ones.",
@@ -295,8 +316,8 @@ fn elu() -> LayerFormulas {
 }
 
 /// ReLU.
-fn relu() -> LayerFormulas {
-    LayerFormulas {
+fn relu() -> Formulas {
+    Formulas {
         kind: "ReLU",
         summary: "The rectified linear unit: negative inputs are set to zero, positive ones pass unchanged.",
         forward: math!(
@@ -316,8 +337,8 @@ fn relu() -> LayerFormulas {
 }
 
 /// Tanh.
-fn tanh() -> LayerFormulas {
-    LayerFormulas {
+fn tanh() -> Formulas {
+    Formulas {
         kind: "Tanh",
         summary: "The hyperbolic tangent: squashes every input into (−1, 1).",
         forward: math!(
@@ -346,8 +367,8 @@ fn tanh() -> LayerFormulas {
 }
 
 /// Row-wise softmax.
-fn softmax() -> LayerFormulas {
-    LayerFormulas {
+fn softmax() -> Formulas {
+    Formulas {
         kind: "Softmax",
         summary: "Turns each row of scores into a probability distribution: positive entries that sum to 1.",
         forward: math!(
@@ -477,8 +498,8 @@ const LAYER_NORM_BACKWARD_X: &str = math!(lines!(
 ));
 
 /// LayerNorm with the hand-derived backward pass.
-fn layer_norm() -> LayerFormulas {
-    LayerFormulas {
+fn layer_norm() -> Formulas {
+    Formulas {
         kind: "LayerNorm",
         summary: "Standardises each sample's features to mean 0 and variance 1, then scales by γ and shifts by β.",
         forward: LAYER_NORM_FORWARD,
@@ -491,8 +512,8 @@ fn layer_norm() -> LayerFormulas {
 }
 
 /// LayerNorm chained from primitive steps, as autograd would do it.
-fn layer_norm_composed() -> LayerFormulas {
-    LayerFormulas {
+fn layer_norm_composed() -> Formulas {
+    Formulas {
         kind: "LayerNormComposed",
         summary: "LayerNorm built from primitive steps (mean, centre, variance, normalise, affine) whose backward \
                   passes are chained, as autograd would do: a check on the hand-derived LayerNorm.",
@@ -526,8 +547,8 @@ macro_rules! running_statistics {
 }
 
 /// BatchNorm over the rows of an `S × M` batch.
-fn batch_norm_1d() -> LayerFormulas {
-    LayerFormulas {
+fn batch_norm_1d() -> Formulas {
+    Formulas {
         kind: "BatchNorm1d",
         summary: "Standardises each feature over the batch to mean 0 and variance 1, then scales by γ and shifts \
                   by β; evaluation uses running statistics instead of the batch's.",
@@ -585,8 +606,8 @@ macro_rules! sum_nhw {
 }
 
 /// BatchNorm per channel over the batch and every pixel.
-fn batch_norm_2d() -> LayerFormulas {
-    LayerFormulas {
+fn batch_norm_2d() -> Formulas {
+    Formulas {
         kind: "BatchNorm2d",
         summary: "Standardises each channel over the batch and all its pixels to mean 0 and variance 1, then \
                   scales by γ and shifts by β; evaluation uses running statistics.",
@@ -664,8 +685,8 @@ macro_rules! w_mat {
 }
 
 /// 2-D convolution lowered to a matrix product with im2col.
-fn conv2d() -> LayerFormulas {
-    LayerFormulas {
+fn conv2d() -> Formulas {
+    Formulas {
         kind: "Conv2d",
         summary: "Slides C_out learned k×k filters over the (zero-padded) input channels with stride s, each \
                   producing one output feature map.",
@@ -740,8 +761,8 @@ fn conv2d() -> LayerFormulas {
 }
 
 /// Max pooling over `k × k` windows.
-fn max_pool_2d() -> LayerFormulas {
-    LayerFormulas {
+fn max_pool_2d() -> Formulas {
+    Formulas {
         kind: "MaxPool2d",
         summary: "Keeps the largest value of every k×k window (stride s) of each channel.",
         forward: math!(lines!(
@@ -787,8 +808,8 @@ fn max_pool_2d() -> LayerFormulas {
 }
 
 /// Global average pooling over each channel's feature map.
-fn global_avg_pool() -> LayerFormulas {
-    LayerFormulas {
+fn global_avg_pool() -> Formulas {
+    Formulas {
         kind: "GlobalAvgPool",
         summary: "Reduces each channel's H×W feature map to its mean, one number per channel.",
         forward: math!(
@@ -811,8 +832,8 @@ fn global_avg_pool() -> LayerFormulas {
 }
 
 /// The pre-activation residual block.
-fn pre_act() -> LayerFormulas {
-    LayerFormulas {
+fn pre_act() -> Formulas {
+    Formulas {
         kind: "PreAct",
         summary: "A pre-activation residual block: batch norm, ReLU and a same-size convolution, added to the \
                   block's input by a skip connection.",
@@ -878,8 +899,8 @@ macro_rules! mean_over_batch_sum_classes {
 }
 
 /// Softmax fused with cross-entropy, on logits.
-fn softmax_cross_entropy() -> LayerFormulas {
-    LayerFormulas {
+fn softmax_cross_entropy() -> Formulas {
+    Formulas {
         kind: "softmax-cross-entropy",
         summary: "Softmax and cross-entropy in one step, on the logits: the numerically stable default training loss.",
         forward: math!(lines!(
@@ -904,8 +925,8 @@ fn softmax_cross_entropy() -> LayerFormulas {
 }
 
 /// Cross-entropy on probabilities.
-fn cross_entropy() -> LayerFormulas {
-    LayerFormulas {
+fn cross_entropy() -> Formulas {
+    Formulas {
         kind: "cross-entropy",
         summary: "Cross-entropy on probabilities (after a separate Softmax layer): the mean negative log-probability \
                   of the true class.",

@@ -249,7 +249,8 @@ fn check_mathml(element: &Element) -> Result<(), String> {
 }
 
 /// Parses and checks one formula: a block `<math>` element, well-formed and structurally valid MathML.
-fn check_formula(source: &str) -> Result<Element, String> {
+fn check_formula(source: impl AsRef<str>) -> Result<Element, String> {
+    let source = source.as_ref();
     if !source.starts_with("<math") || !source.ends_with("</math>") {
         return Err(format!("not a <math> element: {source:?}"));
     }
@@ -265,13 +266,13 @@ fn check_formula(source: &str) -> Result<Element, String> {
 }
 
 /// The text of a formula's first fraction, e.g. `∂L∂X` for a gradient `∂L/∂X = …`.
-fn first_fraction(source: &str) -> String {
+fn first_fraction(source: impl AsRef<str>) -> String {
     let root = check_formula(source).unwrap_or_else(|e| panic!("{e}"));
     root.find("mfrac").map(Element::text).unwrap_or_default()
 }
 
 /// The whole text of a formula, whitespace dropped.
-fn text(source: &str) -> String {
+fn text(source: impl AsRef<str>) -> String {
     check_formula(source).unwrap_or_else(|e| panic!("{e}")).text()
 }
 
@@ -356,7 +357,7 @@ fn unknown_names_resolve_to_none() {
 fn every_formula_is_a_well_formed_block_math_element() {
     for formulas in all_formulas() {
         let kind = formulas.kind;
-        check_formula(formulas.forward).unwrap_or_else(|e| panic!("{kind} forward: {e}"));
+        check_formula(&formulas.forward).unwrap_or_else(|e| panic!("{kind} forward: {e}"));
         assert!(!formulas.backward.is_empty(), "{kind} has no backward formula");
         for (i, backward) in formulas.backward.iter().enumerate() {
             check_formula(backward).unwrap_or_else(|e| panic!("{kind} backward[{i}]: {e}"));
@@ -405,36 +406,36 @@ fn gradients_come_in_the_documented_order() {
 fn the_formulas_are_the_corrected_ones() {
     let layer = |name: &str| for_layer(name).unwrap_or_else(|| panic!("{name}"));
     let linear = layer("Linear(3072→100)");
-    assert_eq!(text(linear.forward), "Y=XW⊤+𝟏b⊤");
-    assert_eq!(text(linear.backward[0]), "∂L∂X=∂L∂YW");
-    assert_eq!(text(linear.backward[1]), "∂L∂W=(∂L∂Y)⊤X");
-    assert_eq!(text(linear.backward[2]), "∂L∂b=𝟏⊤∂L∂Y");
+    assert_eq!(text(&linear.forward), "Y=XW⊤+𝟏b⊤");
+    assert_eq!(text(&linear.backward[0]), "∂L∂X=∂L∂YW");
+    assert_eq!(text(&linear.backward[1]), "∂L∂W=(∂L∂Y)⊤X");
+    assert_eq!(text(&linear.backward[2]), "∂L∂b=𝟏⊤∂L∂Y");
 
-    let elu = text(layer("ELU").backward[0]);
+    let elu = text(&layer("ELU").backward[0]);
     assert!(
         elu.starts_with("∂L∂X=∂L∂Y∘h′(X),h′(x)={1ifx>0ex=h(x)+1otherwise"),
         "{elu}"
     );
-    assert!(text(layer("Tanh").backward[0]).ends_with("=1−y2"));
-    assert!(text(layer("Softmax").backward[0]).starts_with("∂L∂X=Y∘(∂L∂Y−rowsum(∂L∂Y∘Y))"));
+    assert!(text(&layer("Tanh").backward[0]).ends_with("=1−y2"));
+    assert!(text(&layer("Softmax").backward[0]).starts_with("∂L∂X=Y∘(∂L∂Y−rowsum(∂L∂Y∘Y))"));
 
     let layer_norm = layer("LayerNorm(100)");
-    let dx = text(layer_norm.backward[0]);
+    let dx = text(&layer_norm.backward[0]);
     assert!(dx.starts_with("∂L∂x=1σ2+ε(g−mean(g)−x^⋅mean(g∘x^))g=∂L∂y∘γ"), "{dx}");
     assert!(
         dx.ends_with("mean(v)=1M∑j=1Mvj"),
         "per row: the mean runs over the M features: {dx}"
     );
-    assert_eq!(text(layer_norm.backward[1]), "∂L∂γ=𝟏⊤(∂L∂Y∘X^)");
-    assert_eq!(text(layer_norm.backward[2]), "∂L∂β=𝟏⊤∂L∂Y");
-    assert!(text(layer_norm.forward).contains("x^=x−μσ2+ε,y=γ∘x^+β"));
+    assert_eq!(text(&layer_norm.backward[1]), "∂L∂γ=𝟏⊤(∂L∂Y∘X^)");
+    assert_eq!(text(&layer_norm.backward[2]), "∂L∂β=𝟏⊤∂L∂Y");
+    assert!(text(&layer_norm.forward).contains("x^=x−μσ2+ε,y=γ∘x^+β"));
     assert_eq!(
         layer("LayerNormComposed(100)").backward,
         layer_norm.backward,
         "the same math"
     );
 
-    let batch_norm = text(layer("BatchNorm1d(100)").backward[0]);
+    let batch_norm = text(&layer("BatchNorm1d(100)").backward[0]);
     assert!(
         batch_norm.ends_with("mean(v)=1S∑n=1Svn"),
         "over the batch: {batch_norm}"
@@ -442,13 +443,13 @@ fn the_formulas_are_the_corrected_ones() {
     assert!(text(layer("BatchNorm1d(100)").forward).contains("μrun←(1−m)μrun+mμ"));
 
     let conv = layer("Conv2d(3→64, 3×3, stride 1, pad 1)");
-    assert!(text(conv.forward).ends_with("Hout=⌊H+2p−ks⌋+1"));
-    assert_eq!(text(conv.backward[0]), "∂L∂Xn=col2im(Wmat⊤∂L∂Yn)");
-    assert_eq!(text(conv.backward[1]), "∂L∂Wmat=∑n∂L∂Yn⋅col(Xn)⊤");
+    assert!(text(&conv.forward).ends_with("Hout=⌊H+2p−ks⌋+1"));
+    assert_eq!(text(&conv.backward[0]), "∂L∂Xn=col2im(Wmat⊤∂L∂Yn)");
+    assert_eq!(text(&conv.backward[1]), "∂L∂Wmat=∑n∂L∂Yn⋅col(Xn)⊤");
 
     assert!(text(layer("MaxPool2d(3×3, stride 2, pad 1)").forward).contains("=−∞"));
-    assert_eq!(text(layer("GlobalAvgPool(192)").backward[0]), "∂L∂xn,c,h,w=1HW∂L∂yn,c");
-    let pre_act = text(layer("PreAct(64, 3×3)").backward[2]);
+    assert_eq!(text(&layer("GlobalAvgPool(192)").backward[0]), "∂L∂xn,c,h,w=1HW∂L∂yn,c");
+    let pre_act = text(&layer("PreAct(64, 3×3)").backward[2]);
     assert!(
         pre_act.starts_with("∂L∂x=∂L∂y+"),
         "the skip adds ∂L/∂y unchanged: {pre_act}"
@@ -456,10 +457,10 @@ fn the_formulas_are_the_corrected_ones() {
 
     let fused = for_loss("softmax-cross-entropy").expect("fused loss");
     assert_eq!(fused.kind, "softmax-cross-entropy");
-    assert_eq!(text(fused.backward[0]), "∂L∂Z=Y−TS");
+    assert_eq!(text(&fused.backward[0]), "∂L∂Z=Y−TS");
     let cross_entropy = for_loss("cross-entropy").expect("cross-entropy");
     assert_eq!(cross_entropy.kind, "cross-entropy");
-    assert_eq!(text(cross_entropy.backward[0]), "∂L∂X=−1ST⊘X");
+    assert_eq!(text(&cross_entropy.backward[0]), "∂L∂X=−1ST⊘X");
 }
 
 #[test]

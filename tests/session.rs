@@ -25,7 +25,7 @@ fn send_with(session: &mut Session, request: Request, files: &[(String, Vec<u8>)
     let clock = std::time::Instant::now();
     let now = move || clock.elapsed().as_secs_f64() * 1000.0;
     let reply = session.dispatch(request, files, pixels, &now);
-    let json: Value = serde_json::from_str(&reply.json).expect("replies are JSON");
+    let json: Value = serde_json::to_value(&reply.response).expect("replies are JSON");
     (json, reply)
 }
 
@@ -228,7 +228,7 @@ fn the_current_model_passes_its_gradient_check() {
 
 #[test]
 fn the_sampled_check_tells_good_gradients_from_bad_differences() {
-    use backprop_lab::gradcheck::{check_network_sampled, Criterion};
+    use backprop_lab::gradcheck::{check_network, Criterion, Sampling};
     use backprop_lab::layers::Mode;
     use backprop_lab::model::MlpConfig;
     use rand::SeedableRng;
@@ -243,7 +243,18 @@ fn the_sampled_check_tells_good_gradients_from_bad_differences() {
     let targets = [0, 3, 1];
     let criterion = |_: &str| Criterion::AllClose { atol: 1e-5, rtol: 1e-3 };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let good = check_network_sampled(&mut network, &x, &targets, Mode::Train, 1e-5, &criterion, 10, &mut rng);
+    let good = check_network(
+        &mut network,
+        &x,
+        &targets,
+        Mode::Train,
+        1e-5,
+        &criterion,
+        Sampling::AtMost {
+            entries: 10,
+            rng: &mut rng,
+        },
+    );
     assert!(good.iter().all(|row| row.passed), "{good:?}");
     // The same check must notice a disagreement: with weights ×50 (ELU far into its curve) and a far too
     // coarse step, central differences no longer match the exact gradients.
@@ -253,7 +264,18 @@ fn the_sampled_check_tells_good_gradients_from_bad_differences() {
             p.value.iter_mut().for_each(|v| *v *= 50.0);
         }
     });
-    let rows = check_network_sampled(&mut broken, &x, &targets, Mode::Train, 1e-1, &criterion, 10, &mut rng);
+    let rows = check_network(
+        &mut broken,
+        &x,
+        &targets,
+        Mode::Train,
+        1e-1,
+        &criterion,
+        Sampling::AtMost {
+            entries: 10,
+            rng: &mut rng,
+        },
+    );
     assert!(
         rows.iter().any(|row| !row.passed),
         "a far too large step must fail: {rows:?}"

@@ -74,7 +74,7 @@ fn session() -> Session {
 
 fn ask(session: &mut Session, request: Request) -> (Value, Reply) {
     let reply = session.dispatch(request, &[], &[], &|| js_sys::Date::now());
-    (serde_json::from_str(&reply.json).expect("JSON"), reply)
+    (serde_json::to_value(&reply.response).expect("JSON"), reply)
 }
 
 #[wasm_bindgen_test]

@@ -20,6 +20,7 @@ mod archive;
 mod augment;
 mod binary;
 mod error;
+mod image;
 mod loader;
 mod pickle;
 mod pickle_scan;
@@ -32,6 +33,7 @@ pub use archive::{write_archive, ArchiveFormat};
 pub use augment::Augmentation;
 pub use binary::write_binary_batch;
 pub use error::DataError;
+pub use image::{push_rgba, resize_to_cifar};
 #[cfg(not(target_arch = "wasm32"))]
 pub use loader::load_path;
 pub use loader::{load_files, AddedSummary, BatchFormat, BatchInfo, DatasetBuilder};

@@ -87,7 +87,7 @@ impl Criterion {
 }
 
 /// One row of a gradient-check table.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CheckResult {
     pub layer: String,
     pub parameter: String,
@@ -284,8 +284,23 @@ pub fn check_loss(
     )
 }
 
-/// Checks a whole network end to end: `∂L/∂x` of its input and every parameter of every layer, with `L`
-/// the network's own loss on `targets`. `criterion_for` picks the tolerance from the layer name.
+/// Which elements of each tensor a network check compares.
+pub enum Sampling<'a> {
+    /// Every element of the input and of every parameter.
+    All,
+    /// At most `entries` randomly chosen elements of the input and of each parameter (all of them when a
+    /// tensor is smaller). Each numeric derivative costs two forward passes, so this is what makes a check of
+    /// a full-size model (the course's MLP has 307,000 weights in its first layer) fit in seconds. The
+    /// `parameter` column says how many elements were compared.
+    AtMost {
+        entries: usize,
+        rng: &'a mut dyn rand::RngCore,
+    },
+}
+
+/// Checks a whole network end to end: `∂L/∂x` of its input and every parameter of every layer, with `L` the
+/// network's own loss on `targets`, on the elements `sampling` picks. `criterion_for` picks the tolerance
+/// from the layer name.
 pub fn check_network(
     network: &mut Network<f64>,
     x: &Array2<f64>,
@@ -293,6 +308,7 @@ pub fn check_network(
     mode: Mode,
     h: f64,
     criterion_for: &dyn Fn(&str) -> Criterion,
+    sampling: Sampling<'_>,
 ) -> Vec<CheckResult> {
     let objective = |network: &mut Network<f64>, x: &Array2<f64>| -> f64 {
         network.forward(x.view(), mode);
@@ -309,84 +325,15 @@ pub fn check_network(
         .enumerate()
         .map(|(i, l)| format!("{i}: {}", l.name()))
         .collect();
-
-    let mut rows = Vec::new();
-    let mut x_moved = x.clone();
-    let numeric_input = central_differences(x.len(), h, |i, delta| {
-        let flat = x_moved.as_slice_mut().expect("contiguous");
-        let original = flat[i];
-        flat[i] = original + delta;
-        let value = objective(network, &x_moved);
-        x_moved.as_slice_mut().expect("contiguous")[i] = original;
-        value
-    });
-    let first = names.first().map(String::as_str).unwrap_or("network");
-    rows.push(compare(
-        first,
-        "input",
-        x.shape(),
-        grad_input.as_slice().expect("contiguous"),
-        &numeric_input,
-        criterion_for(first),
-    ));
-
-    for (index, (layer, param_name, shape, grads)) in analytic.iter().enumerate() {
-        let numeric = central_differences(grads.len(), h, |i, delta| {
-            let old = nudge_network_param(network, index, i, &|v| v + delta);
-            let value = objective(network, x);
-            nudge_network_param(network, index, i, &|_| old);
-            value
-        });
-        rows.push(compare(
-            &names[*layer],
-            param_name,
-            shape,
-            grads,
-            &numeric,
-            criterion_for(&names[*layer]),
-        ));
-    }
-    rows
-}
-
-/// Checks a whole network end to end like [`check_network`], but on at most `max_entries` randomly chosen
-/// elements of the input and of each parameter (all of them when a tensor is smaller). Each numeric
-/// derivative costs two forward passes, so this is what makes a check of a full-size model (the course's
-/// MLP has 307,000 weights in its first layer) fit in seconds. The `parameter` column says how many
-/// elements were compared.
-#[allow(clippy::too_many_arguments)]
-pub fn check_network_sampled(
-    network: &mut Network<f64>,
-    x: &Array2<f64>,
-    targets: &[usize],
-    mode: Mode,
-    h: f64,
-    criterion_for: &dyn Fn(&str) -> Criterion,
-    max_entries: usize,
-    rng: &mut impl Rng,
-) -> Vec<CheckResult> {
-    let objective = |network: &mut Network<f64>, x: &Array2<f64>| -> f64 {
-        network.forward(x.view(), mode);
-        network.loss(targets)
-    };
-    objective(network, x);
-    network.backward(x.view(), targets, true);
-    let grad_input = network.grad_input(0).to_owned();
-    let mut analytic: Vec<(usize, &'static str, Vec<usize>, Vec<f64>)> = Vec::new();
-    network.visit_params(&mut |layer, p| analytic.push((layer, p.name, p.shape.clone(), p.grad.to_vec())));
-    let names: Vec<String> = network
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| format!("{i}: {}", l.name()))
-        .collect();
+    let mut sampling = sampling;
     let mut pick = |len: usize| -> Vec<usize> {
-        if len <= max_entries {
-            (0..len).collect()
-        } else {
-            let mut chosen = rand::seq::index::sample(rng, len, max_entries).into_vec();
-            chosen.sort_unstable();
-            chosen
+        match &mut sampling {
+            Sampling::AtMost { entries, rng } if len > *entries => {
+                let mut chosen = rand::seq::index::sample(rng, len, *entries).into_vec();
+                chosen.sort_unstable();
+                chosen
+            }
+            _ => (0..len).collect(),
         }
     };
     let label = |name: &str, chosen: usize, len: usize| {

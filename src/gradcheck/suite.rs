@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{check_layer, check_loss, check_network, compare, random_normal, CheckResult, Criterion, STEP};
+use super::{check_layer, check_loss, check_network, compare, random_normal, CheckResult, Criterion, Sampling, STEP};
 use crate::layers::{
     BatchNorm1d, BatchNorm2d, Conv2d, Conv2dConfig, Elu, GlobalAvgPool, Layer, LayerNorm, LayerNormComposed, Linear,
     LinearInit, MaxPool2d, MaxPool2dConfig, Mode, PreActBlock, Relu, Softmax, Tanh,
@@ -249,7 +249,7 @@ pub fn suite(options: &SuiteOptions) -> Vec<CheckResult> {
         let criterion = |_: &str| GRADCHECK;
         worst.add(
             label,
-            check_network(&mut network, &x, &targets, Mode::Train, STEP, &criterion),
+            check_network(&mut network, &x, &targets, Mode::Train, STEP, &criterion, Sampling::All),
         );
     }
 
@@ -392,7 +392,15 @@ fn convolutional_checks(rng: &mut impl Rng, options: &SuiteOptions, worst: &mut 
     let x = random_normal(rng, 4, network.input_features());
     let targets = random_targets(rng, 4, 5);
     // (and, as for the MLPs, a bias before BatchNorm has a true gradient of 0, where rel_error fails)
-    let rows = check_network(&mut network, &x, &targets, Mode::Train, GRADCHECK_STEP, &|_| GRADCHECK);
+    let rows = check_network(
+        &mut network,
+        &x,
+        &targets,
+        Mode::Train,
+        GRADCHECK_STEP,
+        &|_| GRADCHECK,
+        Sampling::All,
+    );
     worst.add("Small CNN", rows);
 }
 

@@ -71,15 +71,22 @@ pub fn ensure_shape<T: Scalar>(buffer: &mut Array2<T>, rows: usize, cols: usize)
 /// Index of the largest value in each row (the predicted class).
 pub fn argmax_rows<T: Scalar>(x: ArrayView2<'_, T>, out: &mut Vec<usize>) {
     out.clear();
-    out.extend(x.axis_iter(Axis(0)).map(|row| {
-        let mut best = 0;
-        for (j, &v) in row.iter().enumerate() {
-            if v > row[best] {
-                best = j;
-            }
+    out.extend(x.axis_iter(Axis(0)).map(|row| argmax(row.iter().copied())));
+}
+
+/// Index of the largest value (the first one on a tie; 0 when empty).
+pub fn argmax<T: PartialOrd + Copy>(values: impl IntoIterator<Item = T>) -> usize {
+    let mut values = values.into_iter().enumerate();
+    let Some((_, mut best_value)) = values.next() else {
+        return 0;
+    };
+    let mut best = 0;
+    for (j, v) in values {
+        if v > best_value {
+            (best, best_value) = (j, v);
         }
-        best
-    }));
+    }
+    best
 }
 
 /// Standardises each row of `x` (LayerNorm's statistics, over the features of one sample):

@@ -22,6 +22,7 @@ pub enum LossKind {
 pub struct Network<T: Scalar> {
     layers: Vec<Box<dyn Layer<T>>>,
     loss: Box<dyn Loss<T>>,
+    loss_kind: LossKind,
     input_features: usize,
     /// `activations[i]` is the output of layer `i`.
     activations: Vec<Array2<T>>,
@@ -44,6 +45,7 @@ impl<T: Scalar> Network<T> {
         Self {
             layers,
             loss,
+            loss_kind,
             input_features,
             activations: (0..count).map(|_| Array2::zeros((0, 0))).collect(),
             grad_inputs: (0..count).map(|_| Array2::zeros((0, 0))).collect(),
@@ -75,6 +77,20 @@ impl<T: Scalar> Network<T> {
 
     pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
         &mut self.layers
+    }
+
+    pub fn loss_kind(&self) -> LossKind {
+        self.loss_kind
+    }
+
+    /// The class probabilities of the latest output, into `probabilities`: the softmax of the scores when the
+    /// loss is the fused softmax-cross-entropy, else the output itself (the network ends in a softmax).
+    pub fn class_probabilities(&self, probabilities: &mut Array2<T>) {
+        let output = self.activations.last().expect("a network has layers");
+        match self.loss_kind {
+            LossKind::SoftmaxCrossEntropy => crate::layers::softmax_rows(output.view(), probabilities),
+            LossKind::SoftmaxThenCrossEntropy => probabilities.clone_from(output),
+        }
     }
 
     pub fn loss_name(&self) -> &'static str {

@@ -46,8 +46,8 @@ impl PartialStep {
     }
 
     /// Reads [`PartialStep::to_bytes`]; a message saying what was expected if the bytes are not such a share.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let bad = |found: String| ConfigError::new("data-parallel share", "the bytes of a training share", found);
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, TrainError> {
+        let bad = |found: String| TrainError::share("data-parallel share", "the bytes of a training share", found);
         if bytes.len() < 56 {
             return Err(bad(format!("{} bytes", bytes.len())));
         }
@@ -130,29 +130,26 @@ impl Trainer {
         let rows: usize = parts.iter().map(|p| p.rows).sum();
         for part in parts {
             if part.step != self.step + 1 || part.batch != batch {
-                return Err(ConfigError::new(
+                return Err(TrainError::share(
                     "data-parallel shares",
                     format!("shares of step {} of one batch", self.step + 1),
                     format!("a share of step {} (batch {})", part.step, part.batch),
-                )
-                .into());
+                ));
             }
             if part.gradient.len() != lengths.0 || part.buffers.len() != lengths.1 {
-                return Err(ConfigError::new(
+                return Err(TrainError::share(
                     "data-parallel shares",
                     format!("{} gradients and {} statistics per share", lengths.0, lengths.1),
                     format!("{} and {}", part.gradient.len(), part.buffers.len()),
-                )
-                .into());
+                ));
             }
         }
         if parts.is_empty() || rows != batch {
-            return Err(ConfigError::new(
+            return Err(TrainError::share(
                 "data-parallel shares",
                 format!("shares covering the batch of {batch} rows"),
                 format!("{rows} rows in {} shares", parts.len()),
-            )
-            .into());
+            ));
         }
         let loss = parts.iter().map(|p| p.loss_sum).sum::<f64>() / batch as f64;
         let mut offset = 0;
@@ -236,8 +233,7 @@ fn on_every_trainer<R: Send>(
             .collect();
         let mut results = vec![work(0, main)];
         for handle in handles {
-            let lost = ConfigError::new("training thread", "to finish its share", "a thread that stopped");
-            results.push(handle.join().map_err(|_| TrainError::from(lost))?);
+            results.push(handle.join().map_err(|_| TrainError::ThreadStopped)?);
         }
         Ok(results)
     })

@@ -2,7 +2,7 @@
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::session::{Reply, Request, Session};
+use crate::session::{Reply, Request, Response, Session};
 
 /// The page's [`Session`], living in the training worker.
 #[wasm_bindgen]
@@ -36,17 +36,15 @@ impl WorkerSession {
                 self.session.dispatch(request, &files, pixels, &now_ms)
             }
             Err(error) => Reply {
-                json: serde_json::json!({
-                    "type": "error",
-                    "message": format!("request: expected a lab request, found {request} ({error})"),
-                })
-                .to_string(),
+                response: Response::error(format!("request: expected a lab request, found {request} ({error})")),
                 pixels: Vec::new(),
             },
         };
+        let json = serde_json::to_string(&reply.response)
+            .unwrap_or_else(|error| format!(r#"{{"type":"error","message":"could not encode the reply: {error}"}}"#));
         let object = Object::new();
         // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&object, &"json".into(), &reply.json.into());
+        let _ = Reflect::set(&object, &"json".into(), &json.into());
         let _ = Reflect::set(&object, &"pixels".into(), &Uint8Array::from(&reply.pixels[..]).into());
         object
     }

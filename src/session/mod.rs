@@ -1,0 +1,175 @@
+//! The lab session: everything the page can ask for, as plain Rust over the core.
+//!
+//! The page's Web Worker owns one [`Session`] and forwards each message to [`Session::dispatch`]; the reply
+//! is a [`Response`] plus, for views that show images, raw RGBA pixels. Nothing here knows about the
+//! browser, so the native tests drive exactly what the page drives. By concern:
+//!
+//! - [`protocol`]: the request and response types, shared with the page;
+//! - [`page_config`]: the page's form and its query string; [`presets`]: Table 1 and the CNN recipes;
+//! - `loading`: dropped files and the data summary; `training`: steps, data-parallel shares;
+//! - `inspect`: the layer view, tensor statistics, the gradient check of the current model, filters;
+//! - `results`: predictions, confusion matrix, gallery, classifying a picture;
+//! - [`error`]: why a request failed.
+mod error;
+mod inspect;
+mod loading;
+pub mod page_config;
+pub mod presets;
+pub mod protocol;
+mod results;
+mod training;
+
+use ndarray::Array2;
+
+pub use crate::data::resize_to_cifar;
+use crate::data::{self, Dataset, DatasetBuilder, SyntheticConfig, CLASS_NAMES, SYNTHETIC_CLASS_NAMES};
+pub use crate::model::ModelKind;
+pub use crate::optim::OptimizerKind;
+use crate::train::Trainer;
+pub use error::SessionError;
+pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
+pub use presets::{presets, Preset};
+pub use protocol::*;
+
+/// The page's state: the data, the configuration and the training run.
+pub struct Session {
+    dataset: Dataset,
+    /// Files read since the last complete data set, waiting for the missing part.
+    pending: Option<(DatasetBuilder, Vec<String>)>,
+    config: PageConfig,
+    trainer: Option<Trainer>,
+    /// Scratch input of the views (predictions, layer statistics).
+    inputs: Array2<f32>,
+    labels: Vec<usize>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new(data::synthetic(&SyntheticConfig::default()), PageConfig::default())
+    }
+}
+
+impl Session {
+    pub fn new(dataset: Dataset, config: PageConfig) -> Self {
+        Self {
+            dataset,
+            pending: None,
+            config,
+            trainer: None,
+            inputs: Array2::zeros((0, 0)),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    pub fn config(&self) -> &PageConfig {
+        &self.config
+    }
+
+    pub fn trainer(&self) -> Option<&Trainer> {
+        self.trainer.as_ref()
+    }
+
+    /// Carries out one request. `files` are the (name, bytes) sent with `add-files` (or the shares of an
+    /// `apply-step`), `pixels` the RGBA picture sent with `classify`; `now` is a millisecond clock (the
+    /// worker's `performance.now()`).
+    pub fn dispatch(
+        &mut self,
+        request: Request,
+        files: &[(String, Vec<u8>)],
+        pixels: &[u8],
+        now: &dyn Fn() -> f64,
+    ) -> Reply {
+        let mut out = Vec::new();
+        let response = match request {
+            Request::State => Ok(Response::State(self.state(&mut out))),
+            Request::AddFiles => self.add_files(files, &mut out),
+            Request::UseSynthetic => {
+                self.replace_dataset(data::synthetic(&SyntheticConfig::default()));
+                self.pending = None;
+                Ok(Response::State(self.state(&mut out)))
+            }
+            Request::Configure { query } => PageConfig::from_query(&query)
+                .map(|config| {
+                    self.config = config;
+                    self.trainer = None;
+                    Response::State(self.state(&mut out))
+                })
+                .map_err(SessionError::from),
+            Request::Step { steps, budget_ms } => Ok(Response::Progress(self.step(steps, budget_ms, now))),
+            Request::PartialStep { part, parts } => self.partial_step(part, parts).map(|share| {
+                out = share.to_bytes();
+                Response::Partial {
+                    step: share.step,
+                    rows: share.rows,
+                }
+            }),
+            Request::ApplyStep { evaluate, next } => Ok(Response::Progress(
+                self.apply_step(files, evaluate, next, &mut out, now),
+            )),
+            Request::Reset => {
+                self.trainer = None;
+                Ok(Response::State(self.state(&mut out)))
+            }
+            Request::Evaluate => self.trainer_and_data().map(|(trainer, dataset)| {
+                let evaluation = trainer.evaluate(&dataset.test, None);
+                Response::Evaluation {
+                    loss: evaluation.loss,
+                    accuracy: evaluation.accuracy,
+                    images: evaluation.images,
+                }
+            }),
+            Request::CheckGradients => self.check_gradients(),
+            Request::Suite { seed } => Ok(Response::Gradients {
+                rows: crate::gradcheck::standard_suite(seed),
+                samples: 0,
+                entries: 0,
+            }),
+            Request::Layer { index } => self.layer(index),
+            Request::Filters => self.filters(&mut out),
+            Request::Results { gallery } => self.results(gallery, &mut out),
+            Request::Classify { width, height } => self.classify(pixels, width, height, &mut out),
+            Request::CurvesCsv => Ok(Response::Csv {
+                csv: crate::train::curves_csv(self.trainer.as_ref().map_or(&[], |t| t.curves())),
+            }),
+        };
+        Reply {
+            response: response.unwrap_or_else(Response::error),
+            pixels: out,
+        }
+    }
+
+    /// The class names of the loaded data.
+    pub fn class_names(&self) -> Vec<String> {
+        let names: &[&str] = if self.dataset.name.starts_with("synthetic") {
+            &SYNTHETIC_CLASS_NAMES
+        } else {
+            &CLASS_NAMES
+        };
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    /// The trainer, built from the configuration on first use.
+    fn ensure_trainer(&mut self) -> Result<&mut Trainer, SessionError> {
+        if self.trainer.is_none() {
+            let config = self.config.to_train_config()?;
+            self.trainer = Some(Trainer::new(config, &self.dataset)?);
+        }
+        Ok(self.trainer.as_mut().expect("just built"))
+    }
+
+    /// The trainer (built on first use) beside the data it trains on.
+    fn trainer_and_data(&mut self) -> Result<(&mut Trainer, &Dataset), SessionError> {
+        self.ensure_trainer()?;
+        let trainer = self.trainer.as_mut().expect("built above");
+        Ok((trainer, &self.dataset))
+    }
+
+    fn replace_dataset(&mut self, dataset: Dataset) {
+        self.dataset = dataset;
+        self.trainer = None;
+    }
+}

@@ -1,0 +1,219 @@
+//! The page's form as data: every setting a user can change, the limits the form accepts, and the query
+//! string that carries it in the address bar (share the link, reload, get the same setup).
+use crate::data::Augmentation;
+use crate::error::ConfigError;
+use crate::model::{Activation, MlpConfig, ModelConfig, ModelKind, Normalization};
+use crate::optim::OptimizerKind;
+use crate::train::TrainConfig;
+
+/// The page's form: every setting a user can change, flat, and encoded in the URL's query string.
+///
+/// MLP settings (`hidden`, `activation`, `normalization`) only apply to the MLP; the CNNs keep their fixed
+/// architectures (and the small CNN its one-cycle learning-rate schedule).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PageConfig {
+    pub model: ModelKind,
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    pub normalization: Normalization,
+    pub optimizer: OptimizerKind,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    pub steps: usize,
+    pub eval_every: usize,
+    pub seed: u64,
+    pub augment: bool,
+}
+
+impl Default for PageConfig {
+    fn default() -> Self {
+        Self::for_model(ModelKind::Mlp)
+    }
+}
+
+/// Largest step count the form accepts (a guard against typos, ~10 × the longest course run).
+pub const MAX_STEPS: usize = 100_000;
+/// Largest batch the form accepts.
+pub const MAX_BATCH: usize = 4096;
+
+impl PageConfig {
+    /// The course's defaults for `model` (the small CNN: its recipe).
+    pub fn for_model(model: ModelKind) -> Self {
+        let base = TrainConfig::for_model(model);
+        let mlp = MlpConfig::default();
+        Self {
+            model,
+            hidden: mlp.hidden,
+            activation: mlp.activation,
+            normalization: mlp.normalization,
+            optimizer: base.optimizer.kind(),
+            learning_rate: base.optimizer.learning_rate(),
+            batch_size: base.batch_size,
+            steps: base.steps,
+            eval_every: base.eval_every,
+            seed: base.seed,
+            augment: !base.augmentation.is_none(),
+        }
+    }
+
+    /// The training run this form describes (validated).
+    pub fn to_train_config(&self) -> Result<TrainConfig, ConfigError> {
+        let mut config = TrainConfig::for_model(self.model);
+        if let ModelConfig::Mlp(mlp) = &mut config.model {
+            mlp.hidden.clone_from(&self.hidden);
+            mlp.activation = self.activation;
+            mlp.normalization = self.normalization;
+        }
+        config.optimizer = self.optimizer.with_learning_rate(self.learning_rate);
+        if self.batch_size > MAX_BATCH {
+            return Err(ConfigError::new(
+                "batch size",
+                format!("at most {MAX_BATCH}"),
+                self.batch_size,
+            ));
+        }
+        if self.steps > MAX_STEPS {
+            return Err(ConfigError::new("steps", format!("at most {MAX_STEPS}"), self.steps));
+        }
+        config.batch_size = self.batch_size;
+        config.steps = self.steps;
+        config.eval_every = self.eval_every;
+        config.seed = self.seed;
+        config.augmentation = if self.augment {
+            Augmentation::standard()
+        } else {
+            Augmentation::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The query string that reproduces this form, e.g. `model=mlp&hidden=100&act=elu&norm=none&opt=sgd&…`.
+    pub fn to_query(&self) -> String {
+        let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
+        format!(
+            "model={}&hidden={}&act={}&norm={}&opt={}&lr={}&batch={}&steps={}&eval={}&seed={}&augment={}",
+            kebab(&self.model),
+            hidden.join(","),
+            kebab(&self.activation),
+            kebab(&self.normalization),
+            kebab(&self.optimizer),
+            self.learning_rate,
+            self.batch_size,
+            self.steps,
+            self.eval_every,
+            self.seed,
+            u8::from(self.augment)
+        )
+    }
+
+    /// Reads a query string (with or without the leading `?`). Settings it leaves out take the defaults of
+    /// its model; unknown keys are ignored (so links from later versions still open); a bad value is an error
+    /// naming the setting, what was expected and what was found.
+    pub fn from_query(query: &str) -> Result<Self, ConfigError> {
+        let pairs: Vec<(String, String)> = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(key), percent_decode(value))
+            })
+            .collect();
+        let get = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let model = match get("model") {
+            None => ModelKind::Mlp,
+            Some(value) => parse_kebab("model", value, "mlp, small-cnn or convnet")?,
+        };
+        let mut config = Self::for_model(model);
+        if let Some(value) = get("hidden") {
+            config.hidden = if value.trim().is_empty() {
+                Vec::new()
+            } else {
+                value
+                    .split(',')
+                    .map(|unit| parse_number("hidden", unit.trim(), "comma-separated layer widths, e.g. 100,100"))
+                    .collect::<Result<_, _>>()?
+            };
+        }
+        if let Some(value) = get("act") {
+            config.activation = parse_kebab("act", value, "elu, relu or tanh")?;
+        }
+        if let Some(value) = get("norm") {
+            config.normalization = parse_kebab("norm", value, "none, batch-norm or layer-norm")?;
+        }
+        if let Some(value) = get("opt") {
+            config.optimizer = parse_kebab("opt", value, "sgd or adam")?;
+        }
+        if let Some(value) = get("lr") {
+            config.learning_rate = parse_number("lr", value, "a learning rate such as 0.001")?;
+        }
+        if let Some(value) = get("batch") {
+            config.batch_size = parse_number("batch", value, "a batch size such as 200")?;
+        }
+        if let Some(value) = get("steps") {
+            config.steps = parse_number("steps", value, "a number of steps such as 1400")?;
+        }
+        if let Some(value) = get("eval") {
+            config.eval_every = parse_number("eval", value, "an evaluation interval such as 100")?;
+        }
+        if let Some(value) = get("seed") {
+            config.seed = parse_number("seed", value, "a non-negative integer seed")?;
+        }
+        if let Some(value) = get("augment") {
+            config.augment = match value {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                other => return Err(ConfigError::new("augment", "0 or 1", format!("`{other}`"))),
+            };
+        }
+        config.to_train_config()?;
+        Ok(config)
+    }
+}
+
+pub(super) fn kebab<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn parse_kebab<T: serde::de::DeserializeOwned>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| ConfigError::new(field, expected, format!("`{value}`")))
+}
+
+fn parse_number<T: std::str::FromStr>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| ConfigError::new(field, expected, format!("`{value}`")))
+}
+
+/// `%XX` escapes and `+` as space, as browsers write query strings.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, None) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
