@@ -39,7 +39,7 @@ pub use loader::load_path;
 pub use loader::{load_files, AddedSummary, BatchFormat, BatchInfo, DatasetBuilder};
 pub use pickle::write_pickle_batch;
 pub use preprocess::Preprocessor;
-pub use sampler::BatchSampler;
+pub use sampler::{BatchSampler, SamplerPosition};
 pub use split::{Dataset, Part, Split};
 pub use synthetic::{synthetic, SyntheticConfig, SYNTHETIC_CLASS_NAMES};
 

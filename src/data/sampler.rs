@@ -16,6 +16,15 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+/// A sampler's whole state ([`BatchSampler::position`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplerPosition {
+    pub order: Vec<usize>,
+    pub index_in_epoch: usize,
+    pub epochs_completed: usize,
+    pub rng: ChaCha8Rng,
+}
+
 /// Hands out the indices of each mini-batch; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct BatchSampler {
@@ -61,6 +70,34 @@ impl BatchSampler {
     /// Number of examples sampled from.
     pub fn len(&self) -> usize {
         self.order.len()
+    }
+
+    /// Where the sampler is: the current order, the position in the epoch, the epochs completed and the
+    /// shuffling generator (saving a run).
+    pub fn position(&self) -> SamplerPosition {
+        SamplerPosition {
+            order: self.order.clone(),
+            index_in_epoch: self.index_in_epoch,
+            epochs_completed: self.epochs_completed,
+            rng: self.rng.clone(),
+        }
+    }
+
+    /// A sampler that continues exactly where `position` was taken; `None` if the position is not one of a
+    /// sampler (an order that is not a permutation, an index past its end).
+    pub fn at(position: SamplerPosition) -> Option<Self> {
+        let mut seen = vec![false; position.order.len()];
+        for &i in &position.order {
+            if i >= seen.len() || std::mem::replace(&mut seen[i], true) {
+                return None;
+            }
+        }
+        (position.index_in_epoch <= position.order.len()).then_some(BatchSampler {
+            order: position.order,
+            index_in_epoch: position.index_in_epoch,
+            epochs_completed: position.epochs_completed,
+            rng: position.rng,
+        })
     }
 
     /// True when there is nothing to sample.

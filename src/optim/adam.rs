@@ -1,5 +1,6 @@
 //! Adam (Kingma & Ba), in PyTorch's formulation and defaults.
-use super::{state_for, Optimizer};
+use super::{state_for, Optimizer, OptimizerState};
+use crate::error::ConfigError;
 use crate::model::Network;
 use crate::Scalar;
 
@@ -67,5 +68,23 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        OptimizerState {
+            step: i64::from(self.step),
+            slots: vec![
+                ("exp_avg", self.first_moment.clone()),
+                ("exp_avg_sq", self.second_moment.clone()),
+            ],
+        }
+    }
+
+    fn restore(&mut self, mut state: OptimizerState<T>) -> Result<(), ConfigError> {
+        let step =
+            i32::try_from(state.step).map_err(|_| ConfigError::new("Adam step", "a count below 2³¹", state.step))?;
+        let (first, second) = (state.take_slot("exp_avg")?, state.take_slot("exp_avg_sq")?);
+        (self.step, self.first_moment, self.second_moment) = (step, first, second);
+        Ok(())
     }
 }

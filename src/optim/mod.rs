@@ -174,6 +174,33 @@ pub trait Optimizer<T: Scalar>: Send {
     fn step(&mut self, network: &mut Network<T>);
     fn learning_rate(&self) -> f64;
     fn set_learning_rate(&mut self, learning_rate: f64);
+    /// Everything the next steps depend on besides the parameters and the learning rate (saving a run).
+    fn state(&self) -> OptimizerState<T>;
+    /// Puts back a state taken by [`Optimizer::state`] of an optimizer of the same kind.
+    fn restore(&mut self, state: OptimizerState<T>) -> Result<(), ConfigError>;
+}
+
+/// An optimizer's state between steps: its step count and, per kind of slot (Adam's `exp_avg` and
+/// `exp_avg_sq`, SGD's `momentum_buffer`), one vector per parameter in [`Network::visit_params`] order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState<T> {
+    pub step: i64,
+    pub slots: Vec<(&'static str, Vec<Vec<T>>)>,
+}
+
+impl<T: Scalar> OptimizerState<T> {
+    /// Takes slot `name` out of the state (`found`: the slots a restore was given, for the message).
+    pub fn take_slot(&mut self, name: &'static str) -> Result<Vec<Vec<T>>, ConfigError> {
+        let found: Vec<&str> = self.slots.iter().map(|(n, _)| *n).collect();
+        match self.slots.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => Ok(std::mem::take(slot)),
+            None => Err(ConfigError::new(
+                "optimizer state",
+                format!("a `{name}` slot"),
+                format!("{found:?}"),
+            )),
+        }
+    }
 }
 
 /// Per-parameter state (momentum, moments), allocated on the first step and reused afterwards.

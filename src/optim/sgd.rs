@@ -1,5 +1,6 @@
 //! Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay (as PyTorch).
-use super::{state_for, Optimizer};
+use super::{state_for, Optimizer, OptimizerState};
+use crate::error::ConfigError;
 use crate::model::Network;
 use crate::Scalar;
 
@@ -59,5 +60,19 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    /// `step` is 1 once the momentum buffers exist (PyTorch creates them on the first step).
+    fn state(&self) -> OptimizerState<T> {
+        OptimizerState {
+            step: i64::from(self.started),
+            slots: vec![("momentum_buffer", self.velocity.clone())],
+        }
+    }
+
+    fn restore(&mut self, mut state: OptimizerState<T>) -> Result<(), ConfigError> {
+        self.velocity = state.take_slot("momentum_buffer")?;
+        self.started = state.step > 0;
+        Ok(())
     }
 }

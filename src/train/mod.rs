@@ -4,10 +4,12 @@
 //! - [`config`]: a run as data ([`TrainConfig`], [`Schedule`]) and its limits;
 //! - [`trainer`]: one [`Trainer`] stepping, evaluating and recording curves;
 //! - [`parallel`]: data-parallel steps (each worker or thread its slice of every batch).
+mod checkpoint;
 mod config;
 mod parallel;
 mod trainer;
 
+pub use checkpoint::RUN_KEY;
 pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
 pub use parallel::{run_data_parallel, PartialStep};
 pub use trainer::Trainer;

@@ -42,6 +42,10 @@ pub enum WeightsError {
     #[error("the model configuration in the file's metadata is invalid: {0}")]
     Config(#[from] ConfigError),
 
+    /// A saved run that does not fit what it is resumed with (other data, a damaged state).
+    #[error("the saved run cannot be resumed: {0}")]
+    Run(String),
+
     /// The file could not be written.
     #[error("could not write the safetensors file: {0}")]
     Write(String),

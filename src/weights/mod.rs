@@ -20,6 +20,7 @@ pub use inspect::{inspect, Inspection, TensorEntry};
 pub use load::{load, load_into, LoadReport};
 pub use read::{StateDict, StoredTensor, StoredValues};
 pub use save::{save, InputNormalization, WeightsMetadata};
+pub(crate) use save::{serialize, state_tensors, Bytes};
 
 /// The metadata key holding the lab's [`crate::model::ModelConfig`] as JSON.
 pub const MODEL_KEY: &str = "backprop_lab.model";

@@ -84,4 +84,16 @@ impl StateDict {
         }
         Ok(Self { tensors, metadata })
     }
+
+    /// The tensors whose names start with `prefix`, without it (`model.0.weight` → `0.weight`).
+    pub fn within(&self, prefix: &str) -> StateDict {
+        StateDict {
+            tensors: self
+                .tensors
+                .iter()
+                .filter_map(|(name, t)| name.strip_prefix(prefix).map(|n| (n.to_string(), t.clone())))
+                .collect(),
+            metadata: self.metadata.clone(),
+        }
+    }
 }

@@ -44,10 +44,28 @@ pub struct WeightsMetadata {
 }
 
 /// A tensor's bytes for the `safetensors` writer.
-struct Bytes {
+pub(crate) struct Bytes {
     dtype: Dtype,
     shape: Vec<usize>,
     data: Vec<u8>,
+}
+
+impl Bytes {
+    pub(crate) fn f32(shape: Vec<usize>, values: impl IntoIterator<Item = f32>) -> Self {
+        Self {
+            dtype: Dtype::F32,
+            shape,
+            data: values.into_iter().flat_map(f32::to_le_bytes).collect(),
+        }
+    }
+
+    pub(crate) fn i64(shape: Vec<usize>, values: impl IntoIterator<Item = i64>) -> Self {
+        Self {
+            dtype: Dtype::I64,
+            shape,
+            data: values.into_iter().flat_map(i64::to_le_bytes).collect(),
+        }
+    }
 }
 
 impl View for &Bytes {
@@ -94,6 +112,26 @@ pub fn save<T: Scalar>(network: &mut Network<T>, metadata: &WeightsMetadata) -> 
         let json = serde_json::to_string(model).map_err(|e| WeightsError::Write(e.to_string()))?;
         header.push((MODEL_KEY.to_string(), json));
     }
+    serialize(&tensors, header)
+}
+
+/// The network's state dict as tensors named `prefix` + the state name.
+pub(crate) fn state_tensors<T: Scalar>(network: &mut Network<T>, prefix: &str) -> Vec<(String, Bytes)> {
+    let mut tensors = Vec::new();
+    network.visit_state(&mut |t| {
+        let bytes = match t.values {
+            StateValues::Learned(v) | StateValues::Buffer(v) => {
+                Bytes::f32(t.shape, v.iter().map(|x| x.to_f64_lossy() as f32))
+            }
+            StateValues::Count(c) => Bytes::i64(t.shape, [*c]),
+        };
+        tensors.push((format!("{prefix}{}", t.name), bytes));
+    });
+    tensors
+}
+
+/// A safetensors file of `tensors` with `header` as its metadata.
+pub(crate) fn serialize(tensors: &[(String, Bytes)], header: Vec<(String, String)>) -> Result<Vec<u8>, WeightsError> {
     safetensors::serialize(
         tensors.iter().map(|(name, bytes)| (name.as_str(), bytes)),
         Some(header.into_iter().collect()),
