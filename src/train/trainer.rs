@@ -220,9 +220,19 @@ impl Trainer {
     pub fn run(
         &mut self,
         dataset: &Dataset,
+        on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
+    ) -> Result<(), TrainError> {
+        self.run_until(self.config.steps, dataset, on_step)
+    }
+
+    /// [`Trainer::run`] up to step `last_step` (or the end): the run can be saved and continued later.
+    pub fn run_until(
+        &mut self,
+        last_step: usize,
+        dataset: &Dataset,
         mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
     ) -> Result<(), TrainError> {
-        while !self.is_finished() {
+        while !self.is_finished() && self.step < last_step {
             let outcome = self.step(dataset)?;
             let point = self.evaluation_due().then(|| self.record_point(dataset));
             on_step(&outcome, point.as_ref());

@@ -6,7 +6,7 @@ use backprop_lab::model::{Activation, ModelKind};
 use backprop_lab::optim::OptimizerKind;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use super::synth;
+use super::{synth, weights};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +29,8 @@ pub enum Command {
     ///
     /// Prints each written file's path and size in bytes.
     Synth(synth::SynthArgs),
+    /// List the tensors (name, dtype, shape) and metadata of a .safetensors file.
+    Inspect(weights::InspectArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -128,6 +130,23 @@ pub struct TrainArgs {
     /// the same step (BatchNorm normalises each slice with its own statistics). 1 is the course's training.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Start from the weights in this .safetensors file (checked against the model; a classification head of
+    /// another size, e.g. torchvision's 1000 classes, is replaced by a fresh one).
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Write the trained model's weights here (.safetensors, PyTorch's state-dict names, the configuration in
+    /// the metadata).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Write the whole run here at the end (weights, optimizer state, step, curves, sampler position).
+    #[arg(long)]
+    pub save_run: Option<PathBuf>,
+    /// Stop after this step, leaving the run unfinished (write it with --save-run, continue it with --resume).
+    #[arg(long)]
+    pub stop_at: Option<usize>,
+    /// Continue a run written by --save-run (same data; its configuration replaces the model options).
+    #[arg(long, conflicts_with = "init_from")]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]

@@ -9,6 +9,7 @@ mod gradcheck;
 mod png;
 mod synth;
 mod train;
+mod weights;
 
 use args::{Cli, Command};
 
@@ -18,6 +19,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::train(args),
         Command::Gradcheck(args) => gradcheck::gradcheck(args),
         Command::Synth(args) => synth::synth(args),
+        Command::Inspect(args) => weights::inspect(args),
     };
     match result {
         Ok(code) => code,

@@ -13,7 +13,7 @@ use backprop_lab::train::{curves_csv, run_data_parallel, CurvePoint, Schedule, S
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{InitKind, ScheduleKind, TrainArgs};
-use super::png;
+use super::{png, weights};
 
 fn train_config(args: &TrainArgs) -> TrainConfig {
     let preset = TrainConfig::for_model(args.model);
@@ -102,9 +102,16 @@ fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
-    let config = train_config(&args);
     let started = Instant::now();
     let dataset = load_data(&args)?;
+    let resumed = args
+        .resume
+        .as_deref()
+        .map(|path| weights::resume(path, &dataset))
+        .transpose()?;
+    let config = resumed
+        .as_ref()
+        .map_or_else(|| train_config(&args), |t| t.config().clone());
     eprintln!(
         "data: {} ({} training, {} test images) loaded in {:.1} s",
         dataset.name,
@@ -123,10 +130,20 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
     if args.threads > cores {
         eprintln!("note: {} threads on {cores} cores", args.threads);
     }
-    let mut trainers = (0..args.threads)
-        .map(|_| Trainer::new(config.clone(), &dataset))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    let mut trainers = match resumed {
+        Some(trainer) if args.threads == 1 => vec![trainer],
+        Some(_) => return Err("--resume: expected --threads 1 (a saved run continues on one thread)".into()),
+        None if args.stop_at.is_some() && args.threads > 1 => {
+            return Err("--stop-at: expected --threads 1 (a run is saved and continued on one thread)".into())
+        }
+        None => (0..args.threads)
+            .map(|_| Trainer::new(config.clone(), &dataset))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?,
+    };
+    if let Some(path) = &args.init_from {
+        weights::init_from(path, &mut trainers)?;
+    }
     let parameters = trainers[0].network_mut().parameter_count();
     let layers: Vec<String> = trainers[0].network().layers().iter().map(|l| l.name()).collect();
     eprintln!("model: {} ({parameters} parameters)", layers.join(" → "));
@@ -167,11 +184,17 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
         }
     };
     let result = if args.threads == 1 {
-        trainers[0].run(&dataset, on_step)
+        trainers[0].run_until(args.stop_at.unwrap_or(config.steps), &dataset, on_step)
     } else {
         run_data_parallel(&mut trainers, &dataset, on_step)
     };
     bar.finish_and_clear();
+    if let Some(path) = &args.save {
+        weights::save(path, &mut trainers[0], &config)?;
+    }
+    if let Some(path) = &args.save_run {
+        weights::save_run(path, &mut trainers[0])?;
+    }
     let trainer = &trainers[0];
     let wall_seconds = training_started.elapsed().as_secs_f64();
     write_outputs(

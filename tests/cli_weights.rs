@@ -1,0 +1,128 @@
+//! `lab train --save/--init-from/--save-run/--resume` and `lab inspect` as a user runs them.
+#![cfg(not(target_arch = "wasm32"))]
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .output()
+        .expect("the lab binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("backprop-lab-cli-weights-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// An MLP 3072-`hidden`-10 with BatchNorm, Adam, `steps` steps on a small synthetic set.
+fn train(out: &Path, hidden: &str, steps: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--hidden",
+        hidden,
+        "--batchnorm",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.001",
+        "--steps",
+        steps,
+        "--eval-every",
+        "10",
+        "--batch-size",
+        "40",
+        "--synthetic-train",
+        "300",
+        "--synthetic-test",
+        "100",
+        "--quiet",
+        "--out",
+        path(out),
+    ];
+    args.extend_from_slice(extra);
+    lab(&args)
+}
+
+fn assert_ok(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn save_then_inspect_lists_pytorch_names_and_the_configuration() {
+    let dir = temp_dir("inspect");
+    let weights = dir.join("model.safetensors");
+    assert_ok(&train(&dir, "16", "10", &["--save", path(&weights)]));
+    let listing = assert_ok(&lab(&["inspect", path(&weights)]));
+    for expected in [
+        "0.weight",
+        "[16, 3072]",
+        "1.running_var",
+        "1.num_batches_tracked",
+        "I64",
+        "3.weight",
+        "3.bias",
+        "backprop_lab.model",
+    ] {
+        assert!(listing.contains(expected), "{expected} in {listing}");
+    }
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_curves_of_an_uninterrupted_one() {
+    let dir = temp_dir("resume");
+    let whole = dir.join("whole");
+    assert_ok(&train(&whole, "16", "30", &[]));
+    let run = dir.join("run.safetensors");
+    let first = dir.join("first");
+    assert_ok(&train(
+        &first,
+        "16",
+        "30",
+        &["--stop-at", "12", "--save-run", path(&run)],
+    ));
+    let second = dir.join("second");
+    assert_ok(&train(&second, "16", "30", &["--resume", path(&run)]));
+    let csv = |d: &Path| std::fs::read_to_string(d.join("curves.csv")).expect("curves written");
+    assert_eq!(csv(&second), csv(&whole));
+}
+
+#[test]
+fn init_from_loads_matching_weights_and_names_every_mismatch() {
+    let dir = temp_dir("init");
+    let weights = dir.join("model.safetensors");
+    assert_ok(&train(&dir, "16", "10", &["--save", path(&weights)]));
+    let output = train(&dir, "16", "1", &["--init-from", path(&weights)]);
+    assert_ok(&output);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("initialised from"));
+
+    let output = train(&dir, "8", "1", &["--init-from", path(&weights)]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("0.weight: expected shape [8, 3072], found [16, 3072]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1.running_mean: expected shape [8], found [16]"),
+        "{stderr}"
+    );
+
+    let bad = dir.join("bad.safetensors");
+    std::fs::write(&bad, b"not weights").expect("write");
+    let output = lab(&["inspect", path(&bad)]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("expected a safetensors file"));
+}
