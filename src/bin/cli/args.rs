@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Train a model and write summary.json, curves.csv and curves.png.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Check every layer's backward pass against finite differences in f64; exit status 0 only if all pass.
     Gradcheck(GradcheckArgs),
     /// Write the seeded synthetic data set as CIFAR-10 files: binary or Python batches, or the .tar.gz downloads.

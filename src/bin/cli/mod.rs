@@ -16,7 +16,7 @@ use args::{Cli, Command};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => train::train(args),
+        Command::Train(args) => train::train(*args),
         Command::Gradcheck(args) => gradcheck::gradcheck(args),
         Command::Synth(args) => synth::synth(args),
         Command::Inspect(args) => weights::inspect(args),
