@@ -3,6 +3,7 @@
 //! The math core (`layers`, `loss`, `model`, `optim`, `gradcheck`, `train`, `data`) knows nothing of the
 //! browser; `web` is the thin wasm-bindgen surface the page calls. Every hot loop goes through `kernels`.
 pub mod bench;
+pub mod budget;
 pub mod chart;
 pub mod data;
 pub mod error;

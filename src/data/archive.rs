@@ -63,12 +63,14 @@ pub(crate) fn gunzip<'a>(file: &str, bytes: &'a [u8]) -> Result<Gunzipped<'a>, D
     Ok(Gunzipped::File(content))
 }
 
-/// Walks a tar archive and hands every regular file whose path `wanted` accepts to `visit`, with its bytes.
+/// Walks a tar archive and hands every regular file whose path `wanted` accepts to `visit`, with its bytes;
+/// `check_size` sees the member (`archive/path`) and its size from the header before anything is read.
 /// Returns the paths of the other regular files (directories and links are passed over silently).
 pub(crate) fn for_each_tar_member(
     file: &str,
     tar_stream: impl Read,
     wanted: impl Fn(&str) -> bool,
+    check_size: impl Fn(&str, u64) -> Result<(), DataError>,
     mut visit: impl FnMut(&str, Vec<u8>) -> Result<(), DataError>,
 ) -> Result<Vec<String>, DataError> {
     let mut archive = tar::Archive::new(tar_stream);
@@ -90,6 +92,7 @@ pub(crate) fn for_each_tar_member(
                 limit: MAX_DECOMPRESSED_BYTES,
             });
         }
+        check_size(&member, entry.size())?;
         // The size comes from the header, so it is a hint only: a broken header must not allocate gigabytes.
         let size = entry.size();
         let mut content = Vec::with_capacity((size as usize).min(64 << 20));

@@ -74,6 +74,20 @@ pub enum DataError {
     #[error("{file}: expected at most {limit} bytes once decompressed, found more")]
     TooLarge { file: String, limit: usize },
 
+    /// Images beyond the data budget ([`crate::budget::MemoryBudget`]), refused before they are read or copied.
+    #[error(
+        "{file}: expected at most {budget} of images {place} (the data budget), found {images} images needing \
+         {needed} on top of the {loaded} already loaded"
+    )]
+    OverBudget {
+        file: String,
+        images: u64,
+        needed: String,
+        loaded: String,
+        budget: String,
+        place: &'static str,
+    },
+
     /// The same batch (by name) was added twice, e.g. from an archive and as a loose file.
     #[error("{file}: expected each batch once, found {batch} a second time")]
     DuplicateBatch { file: String, batch: String },

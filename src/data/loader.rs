@@ -11,10 +11,13 @@
 //! `batch_label` ("training batch 1 of 5" / "testing batch 1 of 1"); otherwise by the file name: a name
 //! containing "test" is the test part, any other name a training batch.
 
+use std::cell::Cell;
+
 use super::archive::{for_each_tar_member, gunzip, looks_like_gzip, looks_like_tar, Gunzipped};
-use super::binary::{looks_like_binary_batch, read_binary_batch};
+use super::binary::{looks_like_binary_batch, read_binary_batch, RECORD_BYTES};
 use super::pickle::{looks_like_pickle, read_pickle, PickleContent};
 use super::{DataError, Dataset, Part, Split, CLASS_NAMES};
+use crate::budget::{format_bytes, MemoryBudget};
 
 /// How many archives deep a file may sit (the batches of a `.tar.gz` sit 1 deep): a guard against
 /// archives packed into themselves.
@@ -94,10 +97,21 @@ struct LoadedBatch {
 ///
 /// A file that fails to read leaves the builder as it was. Batches are put in canonical order when building
 /// (`data_batch_1` … `data_batch_5` by name, whatever the order of adding), so the first, unshuffled epoch
-/// sees the images in the course's order.
-#[derive(Debug, Clone, Default)]
+/// sees the images in the course's order. The images it holds stay within the data budget of
+/// [`MemoryBudget::for_target`]: a file that would go beyond is refused before its images are read or copied.
+#[derive(Debug, Clone)]
 pub struct DatasetBuilder {
     batches: Vec<LoadedBatch>,
+    budget: MemoryBudget,
+}
+
+impl Default for DatasetBuilder {
+    fn default() -> Self {
+        Self {
+            batches: Vec::new(),
+            budget: MemoryBudget::for_target(),
+        }
+    }
 }
 
 impl DatasetBuilder {
@@ -106,11 +120,32 @@ impl DatasetBuilder {
         Self::default()
     }
 
+    /// An empty builder with another budget (tests use a small one).
+    pub fn with_memory_budget(budget: MemoryBudget) -> Self {
+        Self {
+            batches: Vec::new(),
+            budget,
+        }
+    }
+
+    /// Bytes the batches taken in so far hold: a label byte and 3072 pixel bytes per image.
+    fn loaded_bytes(&self) -> u64 {
+        self.batches
+            .iter()
+            .map(|batch| batch.info.images as u64 * RECORD_BYTES as u64)
+            .sum()
+    }
+
     /// Reads one file (a batch in either format, an archive, or a gzipped batch) and keeps its batches.
     /// `name` is the file's name, used in messages and to tell training from test batches (see the module
     /// documentation).
     pub fn add_file(&mut self, name: &str, bytes: &[u8]) -> Result<AddedSummary, DataError> {
-        let mut reader = FileReader::default();
+        let mut reader = FileReader {
+            budget: self.budget,
+            loaded_before: self.loaded_bytes(),
+            batches: Vec::new(),
+            skipped: Vec::new(),
+        };
         reader.read(name, base_name(name), bytes, None, 0)?;
         for (index, batch) in reader.batches.iter().enumerate() {
             let key = batch_key(&batch.info.name);
@@ -245,13 +280,38 @@ fn batch_files_in(directory: &std::path::Path) -> std::io::Result<Vec<std::path:
 }
 
 /// The batches and skipped members found while reading one file, archives included.
-#[derive(Default)]
 struct FileReader {
+    budget: MemoryBudget,
+    /// Bytes of images the builder held before this file.
+    loaded_before: u64,
     batches: Vec<LoadedBatch>,
     skipped: Vec<String>,
 }
 
 impl FileReader {
+    /// Bytes of images held so far, the builder's and this file's.
+    fn loaded(&self) -> u64 {
+        let read_here: u64 = (self.batches.iter())
+            .map(|batch| batch.info.images as u64 * RECORD_BYTES as u64)
+            .sum();
+        self.loaded_before + read_here
+    }
+
+    /// Refuses `needed` more bytes of images from `source` if they would exceed the data budget.
+    fn check_budget(budget: &MemoryBudget, loaded: u64, source: &str, needed: u64) -> Result<(), DataError> {
+        if loaded.saturating_add(needed) <= budget.data_bytes {
+            return Ok(());
+        }
+        Err(DataError::OverBudget {
+            file: source.to_string(),
+            images: needed / RECORD_BYTES as u64,
+            needed: format_bytes(needed),
+            loaded: format_bytes(loaded),
+            budget: format_bytes(budget.data_bytes),
+            place: budget.place,
+        })
+    }
+
     /// Reads `bytes`, known in messages as `source` and by file `name` for the part rules. `member_part` is
     /// the part an enclosing archive's member name gave; `nesting` counts the enclosing archives.
     fn read(
@@ -286,6 +346,9 @@ impl FileReader {
         if looks_like_tar(bytes) {
             return self.read_tar(source, bytes, nesting);
         }
+        // A batch holds about as many bytes of images as the file has (3073 per binary record, a little less
+        // than the pickle): checked before the file is decoded or its images copied.
+        Self::check_budget(&self.budget, self.loaded(), source, bytes.len() as u64)?;
         let (split, part, format) = if looks_like_pickle(bytes) {
             match read_pickle(source, bytes)? {
                 PickleContent::Batch { split, batch_label } => {
@@ -334,15 +397,15 @@ impl FileReader {
     fn read_tar(&mut self, source: &str, tar_stream: impl std::io::Read, nesting: usize) -> Result<(), DataError> {
         let batches_before = self.batches.len();
         let is_batch = |path: &str| part_by_member_name(base_name(path)).is_some();
-        let skipped = for_each_tar_member(source, tar_stream, is_batch, |path, bytes| {
+        // the header's size is checked against the budget before the member is read
+        let (budget, loaded) = (self.budget, Cell::new(self.loaded()));
+        let check_size = |member: &str, size: u64| Self::check_budget(&budget, loaded.get(), member, size);
+        let skipped = for_each_tar_member(source, tar_stream, is_batch, check_size, |path, bytes| {
             let name = base_name(path);
-            self.read(
-                &format!("{source}/{path}"),
-                name,
-                &bytes,
-                part_by_member_name(name),
-                nesting + 1,
-            )
+            let member = format!("{source}/{path}");
+            let read = self.read(&member, name, &bytes, part_by_member_name(name), nesting + 1);
+            loaded.set(self.loaded());
+            read
         })?;
         if self.batches.len() == batches_before {
             let found = if skipped.is_empty() {

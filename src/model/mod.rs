@@ -1,11 +1,13 @@
 //! Models: a sequence of layers followed by a loss, and builders from plain configs.
 mod cnn;
+mod footprint;
 mod mlp;
 mod network;
 mod resnet;
 mod state_names;
 
 pub use cnn::{CnnConfig, LayerSpec, LayerSummary};
+pub use footprint::Footprint;
 pub use mlp::{Activation, MlpConfig, Normalization};
 pub use network::{LossKind, Network};
 pub use resnet::{ResnetConfig, Stem};

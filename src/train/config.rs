@@ -1,5 +1,6 @@
 //! A training run as data: the model, the optimizer, batch size, steps, evaluation interval, seed,
 //! augmentation and learning-rate schedule, with the course's presets and the limits every front end checks.
+use crate::budget::MemoryBudget;
 use crate::data::Augmentation;
 use crate::error::ConfigError;
 use crate::model::{CnnConfig, MlpConfig, ModelConfig, ModelKind};
@@ -162,6 +163,8 @@ impl TrainConfig {
         }
         self.optimizer.validate()?;
         self.schedule.validate()?;
+        // before the model's own validation, which builds a CNN's layers
+        self.check_memory(1, &MemoryBudget::for_target())?;
         self.model.validate()
     }
 }

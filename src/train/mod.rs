@@ -2,15 +2,18 @@
 //! with its batch order, evaluation on the whole test set every `eval_every` steps, and recorded curves.
 //!
 //! - [`config`]: a run as data ([`TrainConfig`], [`Schedule`]) and its limits;
+//! - [`memory`]: the memory a run needs, checked against [`crate::budget::MemoryBudget`] before building;
 //! - [`trainer`]: one [`Trainer`] stepping, evaluating and recording curves;
 //! - [`parallel`]: data-parallel steps (each worker or thread its slice of every batch).
 mod checkpoint;
 mod config;
+mod memory;
 mod parallel;
 mod trainer;
 
 pub use checkpoint::RUN_KEY;
 pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
+pub use memory::MemoryEstimate;
 pub use parallel::{run_data_parallel, PartialStep};
 pub use trainer::Trainer;
 

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use backprop_lab::budget::MemoryBudget;
 use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::error::TrainError;
 use backprop_lab::layers::LinearInit;
@@ -102,6 +103,13 @@ fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
+    // before the data is read and anything is built: an absurd size is refused with the estimate
+    let check_memory = |config: &TrainConfig| {
+        (config.check_memory(args.threads, &MemoryBudget::for_target())).map_err(|e| e.to_string())
+    };
+    if args.resume.is_none() {
+        check_memory(&train_config(&args))?;
+    }
     let started = Instant::now();
     let dataset = load_data(&args)?;
     let resumed = args
@@ -112,6 +120,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
     let config = resumed
         .as_ref()
         .map_or_else(|| train_config(&args), |t| t.config().clone());
+    check_memory(&config)?;
     eprintln!(
         "data: {} ({} training, {} test images) loaded in {:.1} s",
         dataset.name,
