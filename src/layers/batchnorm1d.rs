@@ -1,4 +1,5 @@
 //! BatchNorm1d: standardise each feature over the batch, then scale and shift.
+//! GPU twin: `gpu/shaders/batchnorm.wgsl`.
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Zip};
 
 use super::{Layer, Mode, Param, ParamView, StateTensor, StateValues};
@@ -159,6 +160,14 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
             (scale.view(), offset.view(), scale_x_hat.view()),
             grad_input,
         );
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::BatchNorm {
+            channels: self.features(),
+            momentum: self.momentum.to_f64_lossy(),
+            eps: self.eps.to_f64_lossy(),
+        }
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(ParamView<'_, T>)) {

@@ -1,4 +1,5 @@
 //! BatchNorm2d: batch normalisation of each channel over the batch and all its pixels.
+//! GPU twin: `gpu/shaders/batchnorm.wgsl` (with `P = H·W`).
 use ndarray::{Array2, ArrayView2};
 
 use super::{BatchNorm1d, Layer, Mode, ParamView, StateTensor};
@@ -57,6 +58,10 @@ impl<T: Scalar> Layer<T> for BatchNorm2d<T> {
         grad_input: Option<&mut Array2<T>>,
     ) {
         self.per_channel.backward(input, output, grad_output, grad_input);
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        self.per_channel.kind()
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(ParamView<'_, T>)) {

@@ -1,5 +1,6 @@
 //! 2-D convolution, lowered to a matrix product with im2col: `Y = W · cols(X) + b 1ᵀ` per sample, a group of
 //! samples per product.
+//! GPU twin: `gpu/shaders/gemm.wgsl` (implicit GEMM: the same products, im2col computed on the fly).
 use ndarray::{s, Array2, ArrayBase, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2, Ix4, RawData, ShapeBuilder};
 use rand::Rng;
 
@@ -364,6 +365,14 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
                 );
                 kernels::col2im(cols.view(), &self.window, grad_input.slice_mut(s![rows, ..]));
             }
+        }
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::Conv2d {
+            window: self.window,
+            out_channels: self.out_channels(),
+            bias: self.bias.is_some(),
         }
     }
 

@@ -1,4 +1,5 @@
 //! ELU, α = 1: `h(x) = x` for `x > 0`, `eˣ − 1` otherwise.
+//! GPU twin: `gpu/shaders/elementwise.wgsl`.
 use ndarray::{Array2, ArrayView2};
 
 use super::{elementwise_backward, elementwise_forward, Layer, Mode};
@@ -14,6 +15,10 @@ pub struct Elu;
 impl<T: Scalar> Layer<T> for Elu {
     fn name(&self) -> String {
         "ELU".into()
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::Activation(crate::model::Activation::Elu)
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {

@@ -1,4 +1,5 @@
 //! Global average pooling: each channel's feature map reduced to its mean.
+//! GPU twin: `gpu/shaders/pooling.wgsl` (`average_forward`, `average_backward`).
 use ndarray::{Array2, ArrayView2};
 
 use super::{Layer, Mode};
@@ -36,6 +37,12 @@ impl<T: Scalar> Layer<T> for GlobalAvgPool {
 
     fn output_features(&self, _input_features: usize) -> usize {
         self.channels
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::GlobalAvgPool {
+            channels: self.channels,
+        }
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {

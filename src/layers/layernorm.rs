@@ -1,4 +1,5 @@
 //! LayerNorm with the manual backward pass of the report (§3.2).
+//! GPU twin: `gpu/shaders/layernorm.wgsl`.
 use ndarray::{Array1, Array2, ArrayView2, Ix1};
 
 use super::{Layer, Mode, Param, ParamView};
@@ -108,6 +109,13 @@ impl<T: Scalar> Layer<T> for LayerNorm<T> {
                 self.inv_std.view(),
                 grad_input,
             );
+        }
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::LayerNorm {
+            features: self.features(),
+            eps: self.eps.to_f64_lossy(),
         }
     }
 

@@ -1,4 +1,5 @@
 //! Linear (fully connected) layer: `Y = X Wᵀ + 1 bᵀ`, with `W` stored out × in as in the course.
+//! GPU twin: `gpu/layers.rs` (`linear`), its products in `gpu/shaders/gemm.wgsl`.
 use ndarray::{Array1, Array2, ArrayView2, Ix1, Ix2};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -119,6 +120,13 @@ impl<T: Scalar> Layer<T> for Linear<T> {
                 T::zero(),
                 grad_input.view_mut(),
             );
+        }
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::Linear {
+            in_features: self.in_features(),
+            out_features: self.out_features(),
         }
     }
 

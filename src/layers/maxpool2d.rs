@@ -1,4 +1,5 @@
 //! 2-D max pooling: the largest value of each window, per channel.
+//! GPU twin: `gpu/shaders/pooling.wgsl` (`max_forward`, `max_backward`).
 use ndarray::{Array2, ArrayView2};
 
 use super::{Layer, Mode};
@@ -90,6 +91,10 @@ impl<T: Scalar> Layer<T> for MaxPool2d {
 
     fn output_features(&self, _input_features: usize) -> usize {
         self.window.channels * self.window.positions()
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::MaxPool2d { window: self.window }
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {

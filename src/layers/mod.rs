@@ -13,6 +13,7 @@ mod batchnorm2d;
 mod conv2d;
 mod elu;
 mod global_avg_pool;
+mod kind;
 mod layernorm;
 mod layernorm_composed;
 mod linear;
@@ -28,6 +29,7 @@ pub use batchnorm2d::BatchNorm2d;
 pub use conv2d::{Conv2d, Conv2dConfig};
 pub use elu::Elu;
 pub use global_avg_pool::GlobalAvgPool;
+pub use kind::LayerKind;
 pub use layernorm::LayerNorm;
 pub use layernorm_composed::LayerNormComposed;
 pub use linear::{Linear, LinearInit};
@@ -103,6 +105,11 @@ pub trait Layer<T: Scalar>: Send {
 
     /// Visits every learnable parameter (in a fixed order).
     fn visit_params(&mut self, _visit: &mut dyn FnMut(ParamView<'_, T>)) {}
+
+    /// What the layer is, for backends that build a twin of it ([`crate::gpu`]).
+    fn kind(&self) -> LayerKind {
+        LayerKind::Other(self.name())
+    }
 
     /// Visits non-learned state that evaluation depends on (running statistics).
     fn visit_buffers(&mut self, _visit: &mut dyn FnMut(&'static str, &mut [T])) {}

@@ -1,4 +1,5 @@
 //! The ConvNet's pre-activation residual block: `y = x + Conv(ReLU(BN(x)))`.
+//! GPU twin: `gpu/layers.rs` (`preact`), the same chain of the BN, ReLU and Conv twins.
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 
@@ -104,6 +105,15 @@ impl<T: Scalar> Layer<T> for PreActBlock<T> {
                 kernels::add_assign(grad_input.view_mut(), grad_output);
             }
             None => self.batch_norm.backward(input, normalized, grad_normalized, None),
+        }
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        let norm = &self.batch_norm.per_channel;
+        super::LayerKind::PreAct {
+            window: *self.conv.window(),
+            momentum: norm.momentum.to_f64_lossy(),
+            eps: norm.eps.to_f64_lossy(),
         }
     }
 

@@ -1,4 +1,5 @@
 //! ReLU: `h(x) = max(0, x)`.
+//! GPU twin: `gpu/shaders/elementwise.wgsl`.
 use ndarray::{Array2, ArrayView2};
 
 use super::{elementwise_backward, elementwise_forward, Layer, Mode};
@@ -13,6 +14,10 @@ pub struct Relu;
 impl<T: Scalar> Layer<T> for Relu {
     fn name(&self) -> String {
         "ReLU".into()
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::Activation(crate::model::Activation::Relu)
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {

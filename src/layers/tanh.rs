@@ -1,4 +1,5 @@
 //! Tanh: `h(x) = tanh(x)`.
+//! GPU twin: `gpu/shaders/elementwise.wgsl`.
 use ndarray::{Array2, ArrayView2};
 
 use super::{elementwise_backward, elementwise_forward, Layer, Mode};
@@ -13,6 +14,10 @@ pub struct Tanh;
 impl<T: Scalar> Layer<T> for Tanh {
     fn name(&self) -> String {
         "Tanh".into()
+    }
+
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::Activation(crate::model::Activation::Tanh)
     }
 
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {

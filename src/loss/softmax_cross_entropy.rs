@@ -1,4 +1,5 @@
 //! Softmax fused with cross-entropy: numerically stable, the default training loss.
+//! GPU twin: `gpu/shaders/softmax_cross_entropy.wgsl`.
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::Loss;

@@ -1,4 +1,5 @@
 //! Adam (Kingma & Ba), in PyTorch's formulation and defaults.
+//! GPU twin: `gpu/shaders/optimizer.wgsl` (`adam`).
 use super::{state_for, Optimizer, OptimizerState};
 use crate::error::ConfigError;
 use crate::model::Network;

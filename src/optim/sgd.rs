@@ -1,4 +1,5 @@
 //! Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay (as PyTorch).
+//! GPU twin: `gpu/shaders/optimizer.wgsl` (`sgd`).
 use super::{state_for, Optimizer, OptimizerState};
 use crate::error::ConfigError;
 use crate::model::Network;

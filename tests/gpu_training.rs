@@ -1,0 +1,117 @@
+//! GPU-resident training against the CPU path: the same seed gives the same initial weights, the same
+//! batches give the same losses and parameters within f32 tolerance, and runs repeat exactly.
+//!
+//! Needs a WebGPU adapter but no GPU (Mesa's lavapipe, see `tests/gpu_kernels.rs`); skips with the
+//! reason printed where there is none. Sizes are small: a software adapter is slow.
+#![cfg(not(target_arch = "wasm32"))]
+
+use backprop_lab::gpu::{GpuContext, GpuNetwork};
+use backprop_lab::gradcheck::random_normal;
+use backprop_lab::model::{Activation, MlpConfig, ModelConfig, Network, Normalization};
+use backprop_lab::optim::OptimizerConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn gpu() -> Option<GpuContext> {
+    match GpuContext::new_blocking(None) {
+        Ok(context) => Some(context),
+        Err(e) => {
+            println!("skipped, no GPU adapter: {e}");
+            None
+        }
+    }
+}
+
+fn mlp_with_batch_norm() -> ModelConfig {
+    ModelConfig::Mlp(MlpConfig {
+        input_features: 48,
+        hidden: vec![32, 16],
+        activation: Activation::Elu,
+        normalization: Normalization::BatchNorm,
+        ..MlpConfig::default()
+    })
+}
+
+/// Random inputs and targets of `batch` rows.
+fn batch(rng: &mut ChaCha8Rng, rows: usize, features: usize) -> (Vec<f32>, Vec<usize>) {
+    let x = random_normal(rng, rows, features).mapv(|v| v as f32);
+    let targets = (0..rows).map(|_| rng.random_range(0..10)).collect();
+    (x.iter().copied().collect(), targets)
+}
+
+fn parameters(network: &mut Network<f32>) -> Vec<f32> {
+    let mut values = Vec::new();
+    network.visit_params(&mut |_, p| values.extend_from_slice(p.value));
+    network.visit_buffers(&mut |_, _, b| values.extend_from_slice(b));
+    values
+}
+
+fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], abs: f32, rel: f32) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths");
+    for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
+        assert!(
+            (g - c).abs() <= abs + rel * c.abs(),
+            "{what}: value {i} is {g} on the GPU, {c} on the CPU (tolerance {abs} + {rel}·|cpu|)"
+        );
+    }
+}
+
+#[test]
+fn one_adam_step_of_an_mlp_with_batch_norm_matches_the_cpu() {
+    let Some(context) = gpu() else { return };
+    let model = mlp_with_batch_norm();
+    let optimizer = OptimizerConfig::adam(1e-3);
+    let mut cpu = model.build::<f32>(42).expect("a valid model");
+    let mut twin = model.build::<f32>(42).expect("a valid model");
+    let mut network = GpuNetwork::new(context, &mut twin).expect("every layer has a GPU twin");
+    let mut gpu_optimizer = network.optimizer(&optimizer).expect("an optimizer");
+    let (x, targets) = batch(&mut ChaCha8Rng::seed_from_u64(1), 20, 48);
+
+    let x_cpu = ndarray::ArrayView2::from_shape((20, 48), &x).expect("20×48");
+    let (loss, correct) = cpu.forward_backward(x_cpu, &targets);
+    let mut cpu_optimizer = optimizer.build::<f32>().expect("an optimizer");
+    let mut cpu_grads = Vec::new();
+    cpu.visit_params(&mut |_, p| cpu_grads.push(p.grad.to_vec()));
+    cpu_optimizer.step(&mut cpu);
+
+    let step = gpu_optimizer.prepare_step(&network.context).clone();
+    network.train_step(&x, &targets, Some(&step)).expect("a step");
+    let metrics = network.read_training_metrics(0).expect("metrics");
+    assert_eq!(metrics.len(), 1, "one step recorded");
+    let (_, gpu_loss, gpu_correct) = metrics[0];
+    assert!(
+        (gpu_loss - loss).abs() <= 1e-5 + 1e-5 * loss.abs(),
+        "loss {gpu_loss} vs {loss}"
+    );
+    assert_eq!(gpu_correct as usize, correct, "correct predictions");
+    for (i, (g, c)) in network
+        .read_gradients()
+        .expect("gradients")
+        .iter()
+        .zip(&cpu_grads)
+        .enumerate()
+    {
+        assert_close(&format!("gradient {i}"), g, c, 1e-5, 1e-3);
+    }
+    let before = parameters(&mut model.build::<f32>(42).expect("a valid model"));
+    network.read_state_into(&mut twin).expect("readback");
+    let (after_gpu, after_cpu) = (parameters(&mut twin), parameters(&mut cpu));
+    // Adam's first step moves a parameter by η·g/(|g| + ε): about η = 1e-3 whatever the gradient's size.
+    // Where the exact gradient is 0 (the bias of a linear layer before a BatchNorm, which removes it) both
+    // sides hold rounding noise of ~1e-9 and the step's size is noise too: there only |Δθ| ≤ η is checked.
+    let noise = cpu_grads
+        .iter()
+        .flatten()
+        .map(|g| g.abs() < 1e-6)
+        .chain(std::iter::repeat(false));
+    for (i, (((&g, &c), &b), noisy)) in after_gpu.iter().zip(&after_cpu).zip(&before).zip(noise).enumerate() {
+        if noisy {
+            assert!((g - b).abs() <= 1.0001e-3, "parameter {i} moved by {}", g - b);
+        } else {
+            assert!(
+                (g - c).abs() <= 1e-6 + 1e-4 * c.abs(),
+                "parameter {i} after one step: {g} on the GPU, {c} on the CPU"
+            );
+        }
+    }
+}
