@@ -39,7 +39,7 @@ fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], abs: f32, rel: f32) {
     let mut worst = (0.0f32, 0);
     for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
         let excess = (g - c).abs() - (abs + rel * c.abs());
-        if !(excess <= worst.0) {
+        if excess > worst.0 || excess.is_nan() {
             worst = (if excess.is_nan() { f32::INFINITY } else { excess }, i);
         }
     }

@@ -5,10 +5,13 @@
 //! reason printed where there is none. Sizes are small: a software adapter is slow.
 #![cfg(not(target_arch = "wasm32"))]
 
-use backprop_lab::gpu::{GpuContext, GpuNetwork};
+use backprop_lab::data::{self, Dataset, SyntheticConfig};
+use backprop_lab::error::TrainError;
+use backprop_lab::gpu::{GpuContext, GpuNetwork, GpuTrainError, GpuTrainer};
 use backprop_lab::gradcheck::random_normal;
 use backprop_lab::model::{Activation, MlpConfig, ModelConfig, Network, Normalization};
 use backprop_lab::optim::OptimizerConfig;
+use backprop_lab::train::{CurvePoint, TrainConfig, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -75,7 +78,7 @@ fn one_adam_step_of_an_mlp_with_batch_norm_matches_the_cpu() {
     cpu_optimizer.step(&mut cpu);
 
     let step = gpu_optimizer.prepare_step(&network.context).clone();
-    network.train_step(&x, &targets, Some(&step)).expect("a step");
+    network.train_step(&x, &targets, Some(&step), None).expect("a step");
     let metrics = network.read_training_metrics(0).expect("metrics");
     assert_eq!(metrics.len(), 1, "one step recorded");
     let (_, gpu_loss, gpu_correct) = metrics[0];
@@ -113,5 +116,155 @@ fn one_adam_step_of_an_mlp_with_batch_norm_matches_the_cpu() {
                 "parameter {i} after one step: {g} on the GPU, {c} on the CPU"
             );
         }
+    }
+}
+
+fn synthetic(train_size: usize, test_size: usize) -> Dataset {
+    data::synthetic(&SyntheticConfig {
+        seed: 5,
+        train_size,
+        test_size,
+    })
+}
+
+fn mlp_run(steps: usize) -> TrainConfig {
+    TrainConfig {
+        model: ModelConfig::Mlp(MlpConfig {
+            hidden: vec![32],
+            normalization: Normalization::BatchNorm,
+            ..MlpConfig::default()
+        }),
+        optimizer: OptimizerConfig::adam(1e-3),
+        batch_size: 20,
+        steps,
+        eval_every: 10,
+        ..TrainConfig::default()
+    }
+}
+
+/// Every step's batch loss of a CPU run and the final test evaluation.
+fn cpu_curve(config: &TrainConfig, dataset: &Dataset) -> (Vec<f64>, CurvePoint) {
+    let mut trainer = Trainer::new(config.clone(), dataset).expect("a valid run");
+    let mut losses = Vec::new();
+    trainer
+        .run(dataset, |outcome, _| losses.push(outcome.loss))
+        .expect("training");
+    (losses, *trainer.curves().last().expect("a curve point"))
+}
+
+/// The same on the GPU.
+fn gpu_curve(config: &TrainConfig, dataset: &Dataset, context: GpuContext) -> (Vec<f64>, CurvePoint) {
+    let mut trainer = GpuTrainer::new(config.clone(), dataset, context).expect("a GPU run");
+    let mut losses = Vec::new();
+    trainer
+        .run(dataset, |outcome, _| losses.push(outcome.loss))
+        .expect("training");
+    (losses, *trainer.trainer().curves().last().expect("a curve point"))
+}
+
+fn assert_curves_agree(what: &str, gpu: &(Vec<f64>, CurvePoint), cpu: &(Vec<f64>, CurvePoint), tolerance: f64) {
+    assert_eq!(gpu.0.len(), cpu.0.len(), "{what}: steps");
+    for (step, (g, c)) in gpu.0.iter().zip(&cpu.0).enumerate() {
+        assert!(
+            (g - c).abs() <= tolerance * (1.0 + c.abs()),
+            "{what}: step {} loss {g} on the GPU, {c} on the CPU",
+            step + 1
+        );
+    }
+    let (g, c) = (gpu.1, cpu.1);
+    assert!(
+        (g.test_loss - c.test_loss).abs() <= tolerance * (1.0 + c.test_loss.abs()),
+        "{what}: {g:?} vs {c:?}"
+    );
+    assert!(
+        (g.train_loss - c.train_loss).abs() <= tolerance * (1.0 + c.train_loss.abs()),
+        "{what}: {g:?} vs {c:?}"
+    );
+}
+
+#[test]
+fn twenty_steps_of_an_mlp_with_batch_norm_and_adam_follow_the_cpu_curve() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(200, 50);
+    let config = mlp_run(20);
+    // f32 rounding differs (sums in another order), and 20 Adam steps carry it along
+    assert_curves_agree(
+        "MLP",
+        &gpu_curve(&config, &dataset, context),
+        &cpu_curve(&config, &dataset),
+        1e-3,
+    );
+}
+
+#[test]
+fn twenty_steps_of_the_small_cnn_follow_the_cpu_curve() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(40, 4);
+    // the small CNN's recipe (one-cycle schedule, crops and flips) at batch 2: lavapipe is slow
+    let config = TrainConfig {
+        batch_size: 2,
+        steps: 20,
+        eval_every: 20,
+        ..TrainConfig::small_cnn()
+    };
+    let gpu = gpu_curve(&config, &dataset, context);
+    assert_curves_agree("small CNN", &gpu, &cpu_curve(&config, &dataset), 1e-3);
+}
+
+#[test]
+fn a_convnet_step_follows_the_cpu() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(10, 2);
+    let config = TrainConfig {
+        batch_size: 2,
+        steps: 1,
+        eval_every: 1,
+        ..TrainConfig::convnet()
+    };
+    let gpu = gpu_curve(&config, &dataset, context);
+    assert_curves_agree("ConvNet", &gpu, &cpu_curve(&config, &dataset), 1e-3);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_gpu_run() {
+    let (Some(first), Some(second)) = (gpu(), gpu()) else {
+        return;
+    };
+    let dataset = synthetic(200, 50);
+    let config = mlp_run(12);
+    let (a, b) = (
+        gpu_curve(&config, &dataset, first),
+        gpu_curve(&config, &dataset, second),
+    );
+    assert_eq!(a.0, b.0, "step losses");
+    assert_eq!(a.1, b.1, "the curve point");
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_cpu_error_on_the_gpu() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(200, 50);
+    let config = TrainConfig {
+        model: ModelConfig::Mlp(MlpConfig::default()),
+        optimizer: OptimizerConfig::sgd(100.0),
+        ..mlp_run(40)
+    };
+    let mut trainer = GpuTrainer::new(config, &dataset, context).expect("a GPU run");
+    let error = trainer
+        .run(&dataset, |_, _| {})
+        .expect_err("a learning rate of 100 diverges");
+    match error {
+        GpuTrainError::Train(TrainError::NonFiniteLoss {
+            step, learning_rate, ..
+        }) => {
+            assert!(step >= 1 && step <= 40, "step {step}");
+            assert_eq!(learning_rate, 100.0);
+            assert_eq!(
+                trainer.trainer().steps_done(),
+                step - 1,
+                "the steps before it are recorded"
+            );
+        }
+        other => panic!("expected a non-finite loss, got {other}"),
     }
 }

@@ -134,18 +134,13 @@ impl Readback {
         );
     }
 
-    /// Maps the copy and returns its values once the GPU is done with it (native only: blocks).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn read_blocking(&self, context: &GpuContext) -> Result<Vec<u32>, GpuError> {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        self.buffer
-            .slice(..)
-            .map_async(wgpu::MapMode::Read, move |result| drop(sender.send(result)));
-        context.wait()?;
-        receiver
-            .recv()
-            .map_err(|e| GpuError::Device(e.to_string()))?
-            .map_err(|e| GpuError::Device(e.to_string()))?;
+    /// Asks for the copy to be mapped; `done` runs when it is (during a later device poll).
+    pub fn map_async(&self, done: impl FnOnce(Result<(), wgpu::BufferAsyncError>) + wgpu::WasmNotSend + 'static) {
+        self.buffer.slice(..).map_async(wgpu::MapMode::Read, done);
+    }
+
+    /// The values of a mapped copy; unmaps it for the next copy.
+    pub fn take_mapped(&self) -> Result<Vec<u32>, GpuError> {
         let words = {
             let view = self
                 .buffer
@@ -156,6 +151,19 @@ impl Readback {
         };
         self.buffer.unmap();
         Ok(words)
+    }
+
+    /// Maps the copy and returns its values once the GPU is done with it (native only: blocks).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_blocking(&self, context: &GpuContext) -> Result<Vec<u32>, GpuError> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        self.map_async(move |result| drop(sender.send(result)));
+        context.wait()?;
+        receiver
+            .recv()
+            .map_err(|e| GpuError::Device(e.to_string()))?
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        self.take_mapped()
     }
 }
 

@@ -10,7 +10,7 @@
 //! - [`kernel`]: pipelines compiled once, dispatches bound once;
 //! - [`matmul`]: tiled and split-K matrix products, the implicit-GEMM convolution;
 //! - [`layers`]: each layer kind's forward and backward dispatches;
-//! - [`network`], [`optimizer`]: GPU-resident training.
+//! - [`network`], [`optimizer`], [`trainer`]: GPU-resident training.
 //!
 //! Software adapters (Mesa's lavapipe natively, SwiftShader in Chromium) run every kernel correctly but
 //! slower than the CPU path: they are for tests, not speed.
@@ -22,11 +22,13 @@ pub mod matmul;
 pub mod network;
 pub mod optimizer;
 pub mod shaders;
+pub mod trainer;
 
 pub use buffers::Tensor;
 pub use context::{AdapterSummary, GpuContext, ADAPTER_ENV};
 pub use network::GpuNetwork;
 pub use optimizer::GpuOptimizer;
+pub use trainer::{GpuTrainError, GpuTrainer};
 
 /// Why the GPU path could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! activations and gradients for each batch size it has run at.
 use std::collections::HashMap;
 
-use super::buffers::{aligned, Tensor};
+use super::buffers::{aligned, Readback, Tensor};
 use super::kernel::{grid, record, workgroup_grid, Dispatch, Library};
 use super::layers::{Builder, LayerBuffers, LayerProgram, View};
 use super::shaders::SOFTMAX_CROSS_ENTROPY;
@@ -288,7 +288,14 @@ impl GpuNetwork {
 
     /// Records (not submits) a training step on a batch: forward in training mode, the loss (its value and
     /// accuracy into the metrics ring), backward, then `after` (the optimizer). One submission.
-    pub fn train_step(&mut self, inputs: &[f32], targets: &[usize], after: Option<&Dispatch>) -> Result<(), GpuError> {
+    /// With `readback`, a copy of the training metrics is recorded after the step, in the same submission.
+    pub fn train_step(
+        &mut self,
+        inputs: &[f32],
+        targets: &[usize],
+        after: Option<&Dispatch>,
+        readback: Option<&Readback>,
+    ) -> Result<(), GpuError> {
         let batch = self.upload(inputs, targets)?;
         let plan = self.planned(batch)?;
         let forward = plan.layers.iter().flat_map(|l| l.forward_train.iter());
@@ -298,6 +305,9 @@ impl GpuNetwork {
             &mut encoder,
             forward.chain(plan.loss_train.iter()).chain(backward).chain(after),
         );
+        if let Some(readback) = readback {
+            readback.copy_from(&mut encoder, &self.train_metrics.buffer, 0);
+        }
         let commands = encoder.finish();
         self.context.queue.submit([commands]);
         Ok(())

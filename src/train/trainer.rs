@@ -113,28 +113,45 @@ impl Trainer {
     /// the parameters are touched, else takes the optimizer step with the gradients in the network and adds the
     /// batch to the training loss and accuracy of the next curve point.
     pub(super) fn finish_step(&mut self, loss: f64, correct: usize, batch: usize) -> Result<StepOutcome, TrainError> {
-        if !loss.is_finite() {
-            return Err(TrainError::NonFiniteLoss {
-                step: self.step + 1,
-                loss,
-                learning_rate: self.optimizer.learning_rate(),
-            });
-        }
+        self.check_loss(loss, self.optimizer.learning_rate())?;
         self.optimizer.step(&mut self.network);
+        Ok(self.record_step(loss, correct, batch))
+    }
+
+    /// The error that stops training when the coming step's `loss` is not finite.
+    pub(crate) fn check_loss(&self, loss: f64, learning_rate: f64) -> Result<(), TrainError> {
+        if loss.is_finite() {
+            return Ok(());
+        }
+        Err(TrainError::NonFiniteLoss {
+            step: self.step + 1,
+            loss,
+            learning_rate,
+        })
+    }
+
+    /// Counts a step whose update is done (here or on the GPU, `crate::gpu::GpuTrainer`) and adds its batch to
+    /// the training loss and accuracy of the next curve point.
+    pub(crate) fn record_step(&mut self, loss: f64, correct: usize, batch: usize) -> StepOutcome {
         self.step += 1;
         self.since_eval.0 += loss * batch as f64;
         self.since_eval.1 += correct;
         self.since_eval.2 += batch;
-        Ok(StepOutcome {
+        StepOutcome {
             step: self.step,
             loss,
             accuracy: correct as f64 / batch as f64,
-        })
+        }
+    }
+
+    /// The batch [`Trainer::prepare_batch`] drew: inputs `[batch, features]` and labels.
+    pub(crate) fn batch(&self) -> (&Array2<f32>, &[usize]) {
+        (&self.inputs, &self.labels)
     }
 
     /// Draws the next batch in the course's order into `inputs`/`labels`, augments it, and sets the
     /// learning rate of the coming step.
-    pub(super) fn prepare_batch(&mut self, dataset: &Dataset) {
+    pub(crate) fn prepare_batch(&mut self, dataset: &Dataset) {
         let indices = self.sampler.next_batch(self.config.batch_size);
         self.last_batch.clear();
         self.last_batch.extend_from_slice(indices);
@@ -163,7 +180,12 @@ impl Trainer {
     /// How many chunks (of the training batch size, at most `MAX_EVAL_CHUNK` images) an evaluation of
     /// `count` images takes.
     pub fn evaluation_chunks(&self, count: usize) -> usize {
-        count.div_ceil(self.config.batch_size.clamp(1, MAX_EVAL_CHUNK))
+        count.div_ceil(self.evaluation_chunk())
+    }
+
+    /// Images per evaluation chunk: the training batch size, at most `MAX_EVAL_CHUNK`.
+    pub(crate) fn evaluation_chunk(&self) -> usize {
+        self.config.batch_size.clamp(1, MAX_EVAL_CHUNK)
     }
 
     /// Evaluates chunks `chunks` of the first `count` images of `split`: per chunk, the summed loss and the
@@ -175,7 +197,7 @@ impl Trainer {
         count: usize,
         chunks: std::ops::Range<usize>,
     ) -> Vec<(f64, usize)> {
-        let chunk = self.config.batch_size.clamp(1, MAX_EVAL_CHUNK);
+        let chunk = self.evaluation_chunk();
         let mut indices = Vec::with_capacity(chunk);
         chunks
             .map(|c| {

@@ -1,0 +1,224 @@
+//! GPU-resident training with the CPU [`Trainer`]'s bookkeeping: the same batch order (so the same seed
+//! gives the same run), curves and non-finite-loss handling, while parameters, gradients and optimizer state
+//! stay on the GPU. The CPU trainer's network holds the last weights synced back, where training continues
+//! on the CPU if the GPU fails.
+use super::buffers::Readback;
+use super::network::{parse_training_metrics, METRICS_RING};
+use super::{GpuContext, GpuError, GpuNetwork, GpuOptimizer};
+use crate::data::{Dataset, Split};
+use crate::error::TrainError;
+use crate::train::{CurvePoint, Evaluation, StepOutcome, TrainConfig, Trainer};
+
+/// Steps between two readbacks of the metrics ring (well inside its [`METRICS_RING`] steps).
+pub const READBACK_EVERY: usize = 8;
+
+/// Why GPU training stopped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GpuTrainError {
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
+
+/// A training run on the GPU.
+pub struct GpuTrainer {
+    trainer: Trainer,
+    network: GpuNetwork,
+    optimizer: GpuOptimizer,
+    /// Steps submitted to the GPU (ahead of the trainer's count by those whose metrics are not back yet).
+    submitted: usize,
+    metrics: MetricsReader,
+}
+
+/// The asynchronous readback of the metrics ring: a copy is requested every [`READBACK_EVERY`] steps and
+/// collected when the GPU has made it, so no step waits for a `mapAsync`.
+struct MetricsReader {
+    staging: Readback,
+    pending: Option<std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>>,
+}
+
+impl GpuTrainer {
+    /// Builds the model on the CPU (the seed's initial weights) and its twin on `context`'s device.
+    pub fn new(config: TrainConfig, dataset: &Dataset, context: GpuContext) -> Result<Self, GpuTrainError> {
+        let mut trainer = Trainer::new(config, dataset)?;
+        let mut network = GpuNetwork::new(context, trainer.network_mut())?;
+        let optimizer = network.optimizer(&trainer.config().optimizer)?;
+        let staging = Readback::new(&network.context, network.train_metrics.len);
+        Ok(Self {
+            trainer,
+            network,
+            optimizer,
+            submitted: 0,
+            metrics: MetricsReader { staging, pending: None },
+        })
+    }
+
+    pub fn adapter(&self) -> &super::AdapterSummary {
+        &self.network.context.adapter
+    }
+
+    /// The CPU trainer: configuration, steps recorded, curves, and the last synced weights.
+    pub fn trainer(&self) -> &Trainer {
+        &self.trainer
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.submitted >= self.trainer.config().steps
+    }
+
+    /// Submits one step (draws the batch, uploads it, forward, loss, backward and update in one submission)
+    /// and returns the outcomes of earlier steps whose metrics came back meanwhile. A non-finite loss is
+    /// reported when its metrics arrive, as [`TrainError::NonFiniteLoss`] with its step.
+    pub fn step(&mut self, dataset: &Dataset) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let config = self.trainer.config();
+        let rate = config.optimizer.learning_rate() * config.schedule.factor(self.submitted, config.steps);
+        self.optimizer.set_learning_rate(rate);
+        self.trainer.prepare_batch(dataset);
+        let (inputs, labels) = self.trainer.batch();
+        let inputs = inputs
+            .as_slice()
+            .ok_or_else(|| GpuError::Device("a non-contiguous batch".into()))?;
+        let update = self.optimizer.prepare_step(&self.network.context).clone();
+        self.submitted += 1;
+        let read = self.metrics.pending.is_none() && self.submitted % READBACK_EVERY == 0;
+        self.network
+            .train_step(inputs, labels, Some(&update), read.then_some(&self.metrics.staging))?;
+        if read {
+            self.request_metrics();
+        }
+        self.collect(false)
+    }
+
+    fn request_metrics(&mut self) {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        self.metrics.staging.map_async(move |result| drop(sender.send(result)));
+        self.metrics.pending = Some(receiver);
+    }
+
+    /// Records the steps of a finished readback (waiting for it when `wait`).
+    fn collect(&mut self, wait: bool) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let Some(receiver) = &self.metrics.pending else {
+            return Ok(Vec::new());
+        };
+        let poll = if wait {
+            wgpu::PollType::wait_indefinitely()
+        } else {
+            wgpu::PollType::Poll
+        };
+        self.network
+            .context
+            .device
+            .poll(poll)
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        let ready = if wait {
+            receiver.recv().map_err(|e| GpuError::Device(e.to_string()))?
+        } else {
+            match receiver.try_recv() {
+                Ok(result) => result,
+                Err(_) => return Ok(Vec::new()),
+            }
+        };
+        self.metrics.pending = None;
+        ready.map_err(|e| GpuError::Device(e.to_string()))?;
+        let words = self.metrics.staging.take_mapped()?;
+        self.network.context.check()?;
+        let batch = self.trainer.config().batch_size;
+        let mut outcomes = Vec::new();
+        for (_, loss, correct) in parse_training_metrics(&words, self.trainer.steps_done()) {
+            let loss = loss as f64;
+            self.trainer.check_loss(loss, self.optimizer.learning_rate())?;
+            outcomes.push(self.trainer.record_step(loss, correct as usize, batch));
+        }
+        Ok(outcomes)
+    }
+
+    /// Waits for every submitted step and records them.
+    pub fn flush(&mut self) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let mut outcomes = self.collect(true)?;
+        if self.trainer.steps_done() < self.submitted {
+            let encoder = self.network.context.device.create_command_encoder(&Default::default());
+            let mut encoder = encoder;
+            self.metrics
+                .staging
+                .copy_from(&mut encoder, &self.network.train_metrics.buffer, 0);
+            self.network.context.queue.submit([encoder.finish()]);
+            self.request_metrics();
+            outcomes.extend(self.collect(true)?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Loss and accuracy on `split` (or its first `limit` images) in evaluation mode, on the GPU, in the
+    /// CPU trainer's chunks; one readback at the end.
+    pub fn evaluate(&mut self, split: &Split, limit: Option<usize>) -> Result<Evaluation, GpuTrainError> {
+        let count = limit.unwrap_or(split.len()).min(split.len());
+        let chunk = self.trainer.evaluation_chunk();
+        self.network.reset_evaluation();
+        let (mut inputs, mut labels) = (ndarray::Array2::zeros((0, 0)), Vec::new());
+        let mut indices = Vec::with_capacity(chunk);
+        for start in (0..count).step_by(chunk.max(1)) {
+            indices.clear();
+            indices.extend(start..(start + chunk).min(count));
+            self.trainer
+                .preprocessor()
+                .fill_batch(split, &indices, &mut inputs, &mut labels);
+            let inputs = inputs
+                .as_slice()
+                .ok_or_else(|| GpuError::Device("a non-contiguous batch".into()))?;
+            self.network.evaluate_batch(inputs, &labels)?;
+        }
+        let (loss_sum, correct) = self.network.read_evaluation()?;
+        let images = count.max(1) as f64;
+        Ok(Evaluation {
+            loss: loss_sum / images,
+            accuracy: correct / images,
+            images: count,
+        })
+    }
+
+    /// Finishes the submitted steps, evaluates on the whole test set and records a curve point.
+    pub fn record_point(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
+        self.flush()?;
+        let test = self.evaluate(&dataset.test, None)?;
+        Ok(self.trainer.record_point_with(test))
+    }
+
+    /// Trains to the configured number of steps, recording a curve point every `eval_every` steps (as
+    /// [`Trainer::run`]); `on_step` sees each step's outcome when its metrics come back.
+    pub fn run(
+        &mut self,
+        dataset: &Dataset,
+        mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
+    ) -> Result<(), GpuTrainError> {
+        let every = self.trainer.config().eval_every.max(1);
+        while !self.is_finished() {
+            for outcome in self.step(dataset)? {
+                on_step(&outcome, None);
+            }
+            if self.submitted % every == 0 || self.is_finished() {
+                let outcomes = self.flush()?;
+                let point = self.record_point(dataset)?;
+                for (i, outcome) in outcomes.iter().enumerate() {
+                    on_step(outcome, (i + 1 == outcomes.len()).then_some(&point));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the GPU's parameters and running statistics into the CPU trainer's network.
+    pub fn sync_weights(&mut self) -> Result<(), GpuTrainError> {
+        self.network.read_state_into(self.trainer.network_mut())?;
+        Ok(())
+    }
+
+    /// The CPU trainer, to continue without the GPU from the last synced weights (the optimizer's moments
+    /// start over: they lived on the GPU).
+    pub fn into_cpu(self) -> Trainer {
+        self.trainer
+    }
+}
+
+/// Steps a readback of the metrics ring can cover.
+const _: () = assert!(READBACK_EVERY < METRICS_RING);
