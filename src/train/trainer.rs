@@ -145,6 +145,7 @@ impl Trainer {
     }
 
     /// The batch [`Trainer::prepare_batch`] drew: inputs `[batch, features]` and labels.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // the GPU trainer is native-only for now
     pub(crate) fn batch(&self) -> (&Array2<f32>, &[usize]) {
         (&self.inputs, &self.labels)
     }
