@@ -8,8 +8,6 @@ pub mod chart;
 pub mod data;
 pub mod error;
 pub mod formulas;
-// native for now: the browser build gets the `webgpu` backend of the same code (issue 11, step 4)
-#[cfg(not(target_arch = "wasm32"))]
 pub mod gpu;
 pub mod gradcheck;
 pub mod kernels;

@@ -273,3 +273,90 @@ fn a_diverging_run_stops_with_the_cpu_error_on_the_gpu() {
         other => panic!("expected a non-finite loss, got {other}"),
     }
 }
+
+fn lab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .output()
+        .expect("the lab binary runs")
+}
+
+/// The numbers of a `curves.csv` (header dropped).
+fn curve_numbers(dir: &std::path::Path) -> Vec<f64> {
+    let csv = std::fs::read_to_string(dir.join("curves.csv")).expect("curves.csv");
+    csv.lines()
+        .skip(1)
+        .flat_map(|line| {
+            line.split(',')
+                .map(|v| v.parse::<f64>().expect("a number"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn lab_train_on_the_gpu_records_the_backend_and_follows_the_cpu_curve() {
+    let Some(context) = gpu() else { return };
+    let root = std::env::temp_dir().join(format!("backprop-lab-gpu-cli-{}", std::process::id()));
+    let run = |backend: &str| {
+        let out = root.join(backend);
+        let out = out.to_str().expect("utf-8 path").to_string();
+        let args = [
+            "train",
+            "--backend",
+            backend,
+            "--hidden",
+            "32",
+            "--batchnorm",
+            "--optimizer",
+            "adam",
+            "--steps",
+            "20",
+            "--eval-every",
+            "10",
+            "--batch-size",
+            "20",
+            "--synthetic-train",
+            "200",
+            "--synthetic-test",
+            "50",
+            "--quiet",
+            "--out",
+            &out,
+        ];
+        let output = lab(&args);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        root.join(backend)
+    };
+    let (gpu_dir, cpu_dir) = (run("gpu"), run("cpu"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(gpu_dir.join("summary.json")).expect("summary")).expect("JSON");
+    assert_eq!(summary["backend"], "gpu");
+    assert_eq!(summary["adapter"]["name"], context.adapter.name.as_str());
+    assert_eq!(summary["adapter"]["software"], context.adapter.software);
+    let (gpu_curve, cpu_curve) = (curve_numbers(&gpu_dir), curve_numbers(&cpu_dir));
+    assert_eq!(gpu_curve.len(), cpu_curve.len(), "curve points");
+    for (g, c) in gpu_curve.iter().zip(&cpu_curve) {
+        assert!(
+            (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
+            "curves.csv: {g} on the GPU, {c} on the CPU"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+
+    let unknown = lab(&[
+        "train",
+        "--backend",
+        "gpu",
+        "--adapter",
+        "no-such-adapter-name",
+        "--steps",
+        "1",
+    ]);
+    assert!(!unknown.status.success());
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains("no adapter matches \"no-such-adapter-name\""),
+        "{message}"
+    );
+}

@@ -14,20 +14,38 @@
 //!
 //! Software adapters (Mesa's lavapipe natively, SwiftShader in Chromium) run every kernel correctly but
 //! slower than the CPU path: they are for tests, not speed.
+mod backend;
+pub use backend::Backend;
+
+// native for now: the browser build gets the `webgpu` backend of the same code (issue 11, step 4)
+#[cfg(not(target_arch = "wasm32"))]
 pub mod buffers;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod context;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod kernel;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod layers;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod matmul;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod network;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod optimizer;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod shaders;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod trainer;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use buffers::Tensor;
+#[cfg(not(target_arch = "wasm32"))]
 pub use context::{AdapterSummary, GpuContext, ADAPTER_ENV};
+#[cfg(not(target_arch = "wasm32"))]
 pub use network::GpuNetwork;
+#[cfg(not(target_arch = "wasm32"))]
 pub use optimizer::GpuOptimizer;
+#[cfg(not(target_arch = "wasm32"))]
 pub use trainer::{GpuTrainError, GpuTrainer};
 
 /// Why the GPU path could not run.

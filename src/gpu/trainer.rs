@@ -41,15 +41,24 @@ struct MetricsReader {
 impl GpuTrainer {
     /// Builds the model on the CPU (the seed's initial weights) and its twin on `context`'s device.
     pub fn new(config: TrainConfig, dataset: &Dataset, context: GpuContext) -> Result<Self, GpuTrainError> {
-        let mut trainer = Trainer::new(config, dataset)?;
+        Self::from_trainer(Trainer::new(config, dataset)?, context)
+    }
+
+    /// Continues a CPU trainer's run on the GPU from its current weights (e.g. loaded with `--init-from`).
+    /// The optimizer's state starts over: an Adam run resumed on the CPU is not resumed here.
+    pub fn from_trainer(mut trainer: Trainer, context: GpuContext) -> Result<Self, GpuTrainError> {
         let mut network = GpuNetwork::new(context, trainer.network_mut())?;
         let optimizer = network.optimizer(&trainer.config().optimizer)?;
+        // the GPU's step counter continues the trainer's, so its metrics ring lines up with its steps
+        network
+            .train_metrics
+            .write_u32(&network.context, &[trainer.steps_done() as u32]);
         let staging = Readback::new(&network.context, network.train_metrics.len);
         Ok(Self {
+            submitted: trainer.steps_done(),
             trainer,
             network,
             optimizer,
-            submitted: 0,
             metrics: MetricsReader { staging, pending: None },
         })
     }
@@ -177,10 +186,12 @@ impl GpuTrainer {
         })
     }
 
-    /// Finishes the submitted steps, evaluates on the whole test set and records a curve point.
+    /// Finishes the submitted steps, evaluates on the whole test set, records a curve point and syncs the
+    /// weights back to the CPU trainer.
     pub fn record_point(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
         self.flush()?;
         let test = self.evaluate(&dataset.test, None)?;
+        self.sync_weights()?;
         Ok(self.trainer.record_point_with(test))
     }
 

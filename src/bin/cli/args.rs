@@ -2,6 +2,7 @@
 //! activation choices are the library's own kinds ([`ModelKind`], [`OptimizerKind`], [`Activation`]).
 use std::path::PathBuf;
 
+use backprop_lab::gpu::Backend;
 use backprop_lab::model::{Activation, ModelKind};
 use backprop_lab::optim::OptimizerKind;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -147,6 +148,14 @@ pub struct TrainArgs {
     /// Continue a run written by --save-run (same data; its configuration replaces the model options).
     #[arg(long, conflicts_with = "init_from")]
     pub resume: Option<PathBuf>,
+    /// Where to train: the CPU, or the GPU through WebGPU (parameters, gradients and optimizer state stay on
+    /// the GPU; the same seed gives the same run as on the CPU up to f32 rounding).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: Backend,
+    /// With --backend gpu: the adapter whose name contains this (case-insensitive; default: the
+    /// WGPU_ADAPTER_NAME environment variable, else the best one), e.g. llvmpipe for Mesa's software one.
+    #[arg(long)]
+    pub adapter: Option<String>,
 }
 
 #[derive(clap::Args)]

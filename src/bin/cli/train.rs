@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use backprop_lab::budget::MemoryBudget;
 use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
-use backprop_lab::error::TrainError;
+use backprop_lab::gpu::{AdapterSummary, Backend, GpuContext, GpuTrainer};
 use backprop_lab::layers::LinearInit;
 use backprop_lab::model::{LossKind, MlpConfig, ModelConfig, ModelKind, Normalization};
 use backprop_lab::optim::{OptimizerConfig, OptimizerKind};
@@ -110,6 +110,17 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
     if args.resume.is_none() {
         check_memory(&train_config(&args))?;
     }
+    // the GPU fails fast, before the data is read, if there is no adapter (or none of that name)
+    let gpu_context = match args.backend {
+        Backend::Cpu if args.adapter.is_some() => {
+            return Err("--adapter: expected --backend gpu with it (the CPU backend has no adapter)".into())
+        }
+        Backend::Cpu => None,
+        Backend::Gpu if args.threads > 1 || args.resume.is_some() || args.stop_at.is_some() || args.save_run.is_some() => {
+            return Err("--backend gpu: expected no --threads, --resume, --stop-at or --save-run (a GPU run keeps its optimizer state on the GPU)".into())
+        }
+        Backend::Gpu => Some(GpuContext::new_blocking(args.adapter.as_deref()).map_err(|e| format!("--backend gpu: {e}"))?),
+    };
     let started = Instant::now();
     let dataset = load_data(&args)?;
     let resumed = args
@@ -192,10 +203,27 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
             }
         }
     };
-    let result = if args.threads == 1 {
-        trainers[0].run_until(args.stop_at.unwrap_or(config.steps), &dataset, on_step)
+    let mut adapter = None;
+    let result = if let Some(context) = gpu_context {
+        // the GPU run continues the CPU trainer (its seed's or --init-from's weights) and hands it back with
+        // the final weights synced, for --save and the outputs
+        adapter = Some(context.adapter.clone());
+        eprintln!("backend: GPU, {}", context.adapter);
+        let cpu = trainers.remove(0);
+        match GpuTrainer::from_trainer(cpu, context) {
+            Ok(mut gpu) => {
+                let result = gpu.run(&dataset, on_step).and_then(|()| gpu.sync_weights());
+                trainers.insert(0, gpu.into_cpu());
+                result.map_err(|e| e.to_string())
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    } else if args.threads == 1 {
+        trainers[0]
+            .run_until(args.stop_at.unwrap_or(config.steps), &dataset, on_step)
+            .map_err(|e| e.to_string())
     } else {
-        run_data_parallel(&mut trainers, &dataset, on_step)
+        run_data_parallel(&mut trainers, &dataset, on_step).map_err(|e| e.to_string())
     };
     bar.finish_and_clear();
     if let Some(path) = &args.save {
@@ -215,6 +243,8 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
             parameters,
             wall_seconds,
             threads: args.threads,
+            backend: args.backend,
+            adapter,
         },
         result.as_ref().err(),
     )?;
@@ -230,7 +260,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
             println!("wrote {}", args.out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     }
 }
 
@@ -239,6 +269,9 @@ struct RunFacts {
     parameters: usize,
     wall_seconds: f64,
     threads: usize,
+    backend: Backend,
+    /// The GPU's adapter (`--backend gpu`).
+    adapter: Option<AdapterSummary>,
 }
 
 fn write_outputs(
@@ -247,12 +280,14 @@ fn write_outputs(
     config: &TrainConfig,
     dataset: &Dataset,
     facts: RunFacts,
-    error: Option<&TrainError>,
+    error: Option<&String>,
 ) -> Result<(), String> {
     let RunFacts {
         parameters,
         wall_seconds,
         threads,
+        backend,
+        adapter,
     } = facts;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create the output directory: {e}", out.display()))?;
     let curves = trainer.curves();
@@ -264,11 +299,13 @@ fn write_outputs(
         "steps": trainer.steps_done(),
         "wall_seconds": wall_seconds,
         "threads": threads,
+        "backend": backend,
+        "adapter": adapter,
         "parameters": parameters,
         "train_flops": TrainConfig { steps: trainer.steps_done(), ..config.clone() }.training_flops().ok(),
         "dataset": { "name": dataset.name, "train_images": dataset.train.len(), "test_images": dataset.test.len() },
         "config": config,
-        "error": error.map(|e| e.to_string()),
+        "error": error,
     });
     let write = |name: &str, contents: &[u8]| {
         let path = out.join(name);
