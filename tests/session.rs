@@ -62,6 +62,7 @@ fn query_strings_round_trip_and_bad_values_are_named() {
         ("batch=0", "batch size"),
         ("steps=100000000", "steps"),
         ("model=resnet", "model"),
+        ("seed=9007199254740992", "seed"),
     ] {
         let error = PageConfig::from_query(query).expect_err(query).to_string();
         assert!(error.starts_with(field), "{query}: {error}");
@@ -69,6 +70,13 @@ fn query_strings_round_trip_and_bad_values_are_named() {
     }
     let table1 = presets().into_iter().filter(|p| p.table1).count();
     assert_eq!(table1, 8);
+    // The CNNs' links carry no MLP-only settings.
+    for model in [ModelKind::SmallCnn, ModelKind::Convnet] {
+        let query = PageConfig::for_model(model).to_query();
+        for key in ["hidden=", "act=", "norm="] {
+            assert!(!query.contains(key), "{query}");
+        }
+    }
 }
 
 #[test]
@@ -524,4 +532,36 @@ fn pipelined_data_parallel_steps_equal_two_round_ones_bit_for_bit() {
     }
     assert_eq!(expected.len(), 6);
     assert_eq!(expected.last().unwrap()["points"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn every_reply_survives_the_trip_to_the_page() {
+    use backprop_lab::session::Response;
+    let mut session = session();
+    let picture = vec![128u8; 40 * 30 * 4];
+    let requests = [
+        Request::State,
+        Request::Step {
+            steps: 10,
+            budget_ms: 1e12,
+        },
+        Request::Evaluate,
+        Request::Layer { index: 1 },
+        Request::CheckGradients,
+        Request::Filters,
+        Request::Results { gallery: 5 },
+        Request::Classify { width: 40, height: 30 },
+        Request::CurvesCsv,
+        Request::Layer { index: 99 },
+    ];
+    for request in requests {
+        // The page sends the request as a value and gets the response as one: both ways must round-trip
+        // (through JSON here, which is stricter than the page's serde-wasm-bindgen: no infinities).
+        let sent: Request = serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
+        assert_eq!(sent, request);
+        let reply = session.dispatch(sent, &[], &picture, &|| 0.0);
+        let received: Response = serde_json::from_value(serde_json::to_value(&reply.response).unwrap())
+            .unwrap_or_else(|error| panic!("{request:?}: {error}"));
+        assert_eq!(received, reply.response, "{request:?}");
+    }
 }

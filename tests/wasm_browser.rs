@@ -7,9 +7,8 @@
 
 use backprop_lab::data::{self, SyntheticConfig};
 use backprop_lab::gradcheck::{self, SuiteOptions};
-use backprop_lab::session::{PageConfig, Reply, Request, Session};
+use backprop_lab::session::{PageConfig, Reply, Request, Response, Session};
 use backprop_lab::web::{self, view};
-use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{Document, Element};
 
@@ -72,17 +71,19 @@ fn session() -> Session {
     Session::new(dataset, config)
 }
 
-fn ask(session: &mut Session, request: Request) -> (Value, Reply) {
-    let reply = session.dispatch(request, &[], &[], &|| js_sys::Date::now());
-    (serde_json::to_value(&reply.response).expect("JSON"), reply)
+fn ask(session: &mut Session, request: Request) -> Reply {
+    session.dispatch(request, &[], &[], &|| js_sys::Date::now())
 }
 
 #[wasm_bindgen_test]
 fn the_state_renders_counts_classes_samples_and_layers() {
     let document = lab_page();
     let mut session = session();
-    let (state, reply) = ask(&mut session, Request::State);
-    view::render_data(&document, &state, &reply.pixels).expect("the data summary renders");
+    let reply = ask(&mut session, Request::State);
+    let Response::State(state) = reply.response else {
+        panic!("expected a state, found {:?}", reply.response)
+    };
+    view::render_data(&document, &state.data, &reply.pixels).expect("the data summary renders");
     assert_eq!(text(&document, "train-count"), "300");
     assert_eq!(text(&document, "test-count"), "100");
     assert_eq!(element(&document, "class-rows").child_element_count(), 10);
@@ -104,8 +105,10 @@ fn the_current_model_passes_its_gradient_check_in_the_browser() {
             budget_ms: 1e12,
         },
     );
-    let (gradients, _) = ask(&mut session, Request::CheckGradients);
-    view::render_gradients(&document, &gradients).expect("the table renders");
+    let Response::Gradients { rows, samples, entries } = ask(&mut session, Request::CheckGradients).response else {
+        panic!("expected a gradient check")
+    };
+    view::render_gradients(&document, &rows, samples, entries).expect("the table renders");
     let rows = element(&document, "gradcheck-rows").child_element_count();
     assert_eq!(rows, 7, "input, W, b, γ, β, W, b");
     assert_eq!(
@@ -130,7 +133,9 @@ fn a_layer_shows_mathml_formulas_and_histograms() {
             budget_ms: 1e12,
         },
     );
-    let (layer, _) = ask(&mut session, Request::Layer { index: 1 });
+    let Response::Layer(layer) = ask(&mut session, Request::Layer { index: 1 }).response else {
+        panic!("expected a layer")
+    };
     view::render_layer(&document, &layer).expect("the inspector renders");
     let forward = element(&document, "inspect-forward");
     let math = forward.query_selector("math").unwrap().expect("a MathML element");
@@ -164,7 +169,10 @@ fn results_render_a_confusion_matrix_and_a_gallery() {
             budget_ms: 1e12,
         },
     );
-    let (results, reply) = ask(&mut session, Request::Results { gallery: 12 });
+    let reply = ask(&mut session, Request::Results { gallery: 12 });
+    let Response::Results(results) = reply.response else {
+        panic!("expected results, found {:?}", reply.response)
+    };
     view::render_results(&document, &results, &reply.pixels).expect("the results render");
     assert_eq!(
         element(&document, "confusion").child_element_count(),
@@ -185,8 +193,7 @@ fn the_suite_table_has_one_passing_row_per_parameter() {
         trials: 1,
         layer_norm_trials: 1,
     });
-    let reply = serde_json::json!({ "type": "gradients", "rows": results, "samples": 0, "entries": 0 });
-    view::render_gradients(&document, &reply).expect("the gradient-check table renders");
+    view::render_gradients(&document, &results, 0, 0).expect("the gradient-check table renders");
 
     let rows = element(&document, "gradcheck-rows").child_element_count();
     assert!(rows > 0, "the gradient-check table has no rows");

@@ -33,6 +33,8 @@ impl Default for PageConfig {
 
 /// Largest step count the form accepts (a guard against typos, ~10 × the longest course run).
 pub const MAX_STEPS: usize = 100_000;
+/// Largest seed the form accepts: 2⁵³ − 1, the largest whole number the page's JavaScript holds exactly.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
 /// Largest batch the form accepts.
 pub const MAX_BATCH: usize = 4096;
 
@@ -72,6 +74,13 @@ impl PageConfig {
                 self.batch_size,
             ));
         }
+        if self.seed > MAX_SEED {
+            return Err(ConfigError::new(
+                "seed",
+                format!("a whole number up to {MAX_SEED} (what a JavaScript number holds exactly)"),
+                self.seed,
+            ));
+        }
         if self.steps > MAX_STEPS {
             return Err(ConfigError::new("steps", format!("at most {MAX_STEPS}"), self.steps));
         }
@@ -89,14 +98,22 @@ impl PageConfig {
     }
 
     /// The query string that reproduces this form, e.g. `model=mlp&hidden=100&act=elu&norm=none&opt=sgd&…`.
+    /// The MLP's settings (`hidden`, `act`, `norm`) only appear for the MLP: the CNNs have fixed architectures.
     pub fn to_query(&self) -> String {
-        let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
+        let mlp = if self.model == ModelKind::Mlp {
+            let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
+            format!(
+                "&hidden={}&act={}&norm={}",
+                hidden.join(","),
+                kebab(&self.activation),
+                kebab(&self.normalization)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "model={}&hidden={}&act={}&norm={}&opt={}&lr={}&batch={}&steps={}&eval={}&seed={}&augment={}",
+            "model={}{mlp}&opt={}&lr={}&batch={}&steps={}&eval={}&seed={}&augment={}",
             kebab(&self.model),
-            hidden.join(","),
-            kebab(&self.activation),
-            kebab(&self.normalization),
             kebab(&self.optimizer),
             self.learning_rate,
             self.batch_size,
@@ -172,7 +189,8 @@ impl PageConfig {
     }
 }
 
-pub(super) fn kebab<T: serde::Serialize>(value: &T) -> String {
+/// A setting's name in the query string and the page's form (`small-cnn`, `batch-norm`).
+pub fn kebab<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

@@ -128,6 +128,33 @@ impl Response {
             message: error.to_string(),
         }
     }
+
+    /// The `type` it travels with, e.g. `"progress"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::State(_) => "state",
+            Response::Pending { .. } => "pending",
+            Response::Progress(_) => "progress",
+            Response::Partial { .. } => "partial",
+            Response::Evaluation { .. } => "evaluation",
+            Response::Gradients { .. } => "gradients",
+            Response::Layer(_) => "layer",
+            Response::Filters { .. } => "filters",
+            Response::Results(_) => "results",
+            Response::Classified { .. } => "classified",
+            Response::Csv { .. } => "csv",
+            Response::Error { .. } => "error",
+        }
+    }
+
+    /// What to tell the user about a reply that is not the one expected: an error's message, or which reply
+    /// came instead.
+    pub fn message(&self) -> String {
+        match self {
+            Response::Error { message } | Response::Pending { message, .. } => message.clone(),
+            other => format!("expected another reply from the worker, found `{}`", other.kind()),
+        }
+    }
 }
 
 /// The data set as the page summarises it.

@@ -1,18 +1,32 @@
-//! The browser shell: wasm-bindgen glue between the page (`www/`) and the core.
+//! The browser shell: wasm-bindgen glue between the page (`www/`) and the core. It draws and wires and
+//! holds no math: every number the page shows is computed by the session, the same code the native tests,
+//! the `lab` CLI and the npm package run. By concern:
 //!
-//! - [`app`]: the page's controller on the main thread. It wires the controls and sends every request to
-//!   the training worker, so the page never freezes while a model trains.
-//! - [`worker`]: [`WorkerSession`], the [`crate::session::Session`] inside the worker (`www/worker.js`).
-//! - [`view`]: draws the session's replies (tables, image tiles, plotters-canvas charts).
-//!
-//! It draws and wires and holds no math: every number the page shows is computed by the session, the same
-//! code the native tests and the `lab` CLI run.
+//! - [`app`]: the page's state and wiring, and the rendering of a state reply;
+//! - [`rpc`]: the training workers and the typed messages to and from them;
+//! - [`training`]: step, run, pause, reset, evaluate, the counter and images/s, the chart;
+//! - [`parallel`]: data-parallel steps across workers;
+//! - [`form`]: the configuration form and presets; [`files`]: reading dropped files, exports;
+//! - [`panels`]: layer inspector, gradient check, filters, results, your own picture;
+//! - [`experiments`]: the Table 1 queue;
+//! - [`view`]: drawing replies into the page;
+//! - [`worker`]: [`WorkerSession`], the session inside the worker (`www/worker.js`);
+//! - [`package`]: [`Lab`], the engine's JavaScript API for the npm package (`pkg/`).
 use wasm_bindgen::prelude::*;
 
 pub mod app;
+pub mod experiments;
+pub mod files;
+pub mod form;
+pub mod package;
+pub mod panels;
+pub mod parallel;
+pub mod rpc;
+pub mod training;
 pub mod view;
 pub mod worker;
 
+pub use package::Lab;
 pub use worker::WorkerSession;
 
 /// The seed of the gradient-check suite the page runs: the one the native and wasm tests check, so a reader

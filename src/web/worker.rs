@@ -2,7 +2,7 @@
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::session::{Reply, Request, Response, Session};
+use crate::session::{Request, Response, Session};
 
 /// The page's [`Session`], living in the training worker.
 #[wasm_bindgen]
@@ -27,31 +27,46 @@ impl WorkerSession {
         }
     }
 
-    /// Carries out one request (JSON of [`Request`]); `files` is an array of `{ name, bytes }`, `pixels` the
-    /// RGBA picture of a `classify` request. Returns `{ json, pixels }`.
-    pub fn handle(&mut self, request: &str, files: Array, pixels: &[u8]) -> Object {
-        let reply = match serde_json::from_str::<Request>(request) {
+    /// Carries out one request (a [`Request`] as a JS value); `files` is an array of `{ name, bytes }`,
+    /// `pixels` the RGBA picture of a `classify` request. Returns `{ response, pixels }`, the response a
+    /// [`Response`] as a JS value.
+    pub fn handle(&mut self, request: JsValue, files: Array, pixels: &[u8]) -> Object {
+        let (response, pixels) = match serde_wasm_bindgen::from_value::<Request>(request.clone()) {
             Ok(request) => {
                 let files = read_files(&files);
-                self.session.dispatch(request, &files, pixels, &now_ms)
+                let reply = self.session.dispatch(request, &files, pixels, &now_ms);
+                (reply.response, reply.pixels)
             }
-            Err(error) => Reply {
-                response: Response::error(format!("request: expected a lab request, found {request} ({error})")),
-                pixels: Vec::new(),
-            },
+            Err(error) => {
+                let found = js_sys::JSON::stringify(&request).map_or_else(|_| "?".into(), String::from);
+                let message = format!("request: expected a lab request, found {found} ({error})");
+                (Response::error(message), Vec::new())
+            }
         };
-        let json = serde_json::to_string(&reply.response)
-            .unwrap_or_else(|error| format!(r#"{{"type":"error","message":"could not encode the reply: {error}"}}"#));
-        let object = Object::new();
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&object, &"json".into(), &json.into());
-        let _ = Reflect::set(&object, &"pixels".into(), &Uint8Array::from(&reply.pixels[..]).into());
-        object
+        reply_object(&response, &pixels)
     }
 }
 
+/// `{ response, pixels }` for the page.
+pub fn reply_object(response: &Response, pixels: &[u8]) -> Object {
+    let response = to_js(response);
+    let object = Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&object, &"response".into(), &response);
+    let _ = Reflect::set(&object, &"pixels".into(), &Uint8Array::from(pixels).into());
+    object
+}
+
+/// A response as a JS value (an error response if it cannot be converted).
+pub fn to_js(response: &Response) -> JsValue {
+    serde_wasm_bindgen::to_value(response).unwrap_or_else(|error| {
+        let fallback = Response::error(format!("could not encode the reply: {error}"));
+        serde_wasm_bindgen::to_value(&fallback).unwrap_or(JsValue::NULL)
+    })
+}
+
 /// `[{ name, bytes }]` → `(name, bytes)`; entries without a name or bytes are skipped.
-fn read_files(files: &Array) -> Vec<(String, Vec<u8>)> {
+pub fn read_files(files: &Array) -> Vec<(String, Vec<u8>)> {
     files
         .iter()
         .filter_map(|file| {
@@ -63,7 +78,7 @@ fn read_files(files: &Array) -> Vec<(String, Vec<u8>)> {
 }
 
 /// `performance.now()` of the worker (or the page), falling back to `Date.now()`.
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     let global = js_sys::global();
     Reflect::get(&global, &"performance".into())
         .ok()

@@ -1,0 +1,217 @@
+//! Talking to the training workers: starting them, sending a [`Request`] (with files or pixels beside it)
+//! and handing the [`Response`] to the callback registered for it. Worker 0 holds the session the page
+//! shows; the others (helpers) train data-parallel and get every state-changing request mirrored.
+//!
+//! Messages: page → worker `{ id, request, files: [{ name, bytes }], pixels }`, worker → page
+//! `{ id, response, pixels }` (and `{ ready: true }` once loaded). `request` and `response` are the typed
+//! values themselves, converted with serde-wasm-bindgen, so both ends are checked by the compiler.
+use std::collections::HashMap;
+
+use gloo::events::EventListener;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use super::app::{report, Shared};
+use crate::session::{Request, Response};
+
+/// A reply's handler: the response, and the bytes beside it still in JS memory ([`in_wasm`] reads them in;
+/// a data-parallel share only passes through to the workers and never needs to).
+pub type OnReply = Box<dyn FnOnce(&Shared, Response, Option<Uint8Array>)>;
+
+/// The training workers and the replies awaited from them.
+#[derive(Default)]
+pub struct Rpc {
+    /// Worker 0 is the page's session; the rest are data-parallel helpers.
+    workers: Vec<TrainingWorker>,
+    callbacks: HashMap<u32, OnReply>,
+    next_id: u32,
+}
+
+/// A running worker with its listeners; dropping it stops the worker and unregisters them.
+pub struct TrainingWorker {
+    worker: Worker,
+    _listeners: [EventListener; 2],
+}
+
+impl Drop for TrainingWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+impl Rpc {
+    /// How many helper workers there are (data-parallel with more than zero).
+    pub fn helpers(&self) -> usize {
+        self.workers.len().saturating_sub(1)
+    }
+
+    /// Keeps only the main worker (the helpers stop) and forgets the replies they owed.
+    pub fn stop_helpers(&mut self) {
+        self.workers.truncate(1);
+    }
+}
+
+/// The bytes beside a reply, copied into wasm memory (empty when there are none).
+pub fn in_wasm(bytes: &Option<Uint8Array>) -> Vec<u8> {
+    bytes.as_ref().map(Uint8Array::to_vec).unwrap_or_default()
+}
+
+/// Starts a module worker running `www/worker.js` as worker `index` and routes its messages to the page.
+pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    let worker = Worker::new_with_options("./worker.js", &options)?;
+    let weak = std::rc::Rc::downgrade(app);
+    let on_message = EventListener::new(&worker, "message", move |event| {
+        let (Some(app), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) else {
+            return;
+        };
+        on_worker_message(&app, index, event);
+    });
+    let on_error = EventListener::new(&worker, "error", |_| {
+        report(
+            "a training worker failed",
+            &JsValue::from_str("see the worker's error above"),
+        );
+    });
+    let mut this = app.borrow_mut();
+    let handle = TrainingWorker {
+        worker,
+        _listeners: [on_message, on_error],
+    };
+    if index < this.rpc.workers.len() {
+        this.rpc.workers[index] = handle;
+    } else {
+        this.rpc.workers.push(handle);
+    }
+    Ok(())
+}
+
+fn on_worker_message(app: &Shared, index: usize, event: &MessageEvent) {
+    let data = event.data();
+    if Reflect::get(&data, &"ready".into()).ok().and_then(|v| v.as_bool()) == Some(true) {
+        if index == 0 {
+            super::app::on_ready(app);
+        } else {
+            super::parallel::helper_ready(app);
+        }
+        return;
+    }
+    let id = Reflect::get(&data, &"id".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(-1.0) as u32;
+    let response = Reflect::get(&data, &"response".into())
+        .map_err(|error| format!("{error:?}"))
+        .and_then(|value| serde_wasm_bindgen::from_value::<Response>(value).map_err(|error| error.to_string()))
+        .unwrap_or_else(|error| Response::error(format!("the worker's reply could not be read: {error}")));
+    let pixels = Reflect::get(&data, &"pixels".into())
+        .ok()
+        .and_then(|v| v.dyn_into::<Uint8Array>().ok());
+    let callback = app.borrow_mut().rpc.callbacks.remove(&id);
+    if let Some(callback) = callback {
+        callback(app, response, pixels);
+    }
+}
+
+/// Sends `request` to the main training worker; `on_reply` gets its answer.
+pub fn send(
+    app: &Shared,
+    request: Request,
+    files: Option<Array>,
+    pixels: Option<Uint8Array>,
+    on_reply: impl FnOnce(&Shared, Response, Option<Uint8Array>) + 'static,
+) {
+    send_to(app, 0, request, files, pixels, on_reply);
+}
+
+/// `files` with each file's bytes copied (a message moves the bytes it carries).
+pub fn copy_files(files: &Array) -> Array {
+    files
+        .iter()
+        .map(|file| {
+            let name = Reflect::get(&file, &"name".into()).unwrap_or(JsValue::UNDEFINED);
+            let bytes = Reflect::get(&file, &"bytes".into())
+                .ok()
+                .and_then(|b| b.dyn_into::<Uint8Array>().ok())
+                .map(|b| Uint8Array::new(&b))
+                .unwrap_or_else(|| Uint8Array::new_with_length(0));
+            file_entry(&name, &bytes)
+        })
+        .collect()
+}
+
+/// One `{ name, bytes }` entry of a message's files.
+pub fn file_entry(name: &JsValue, bytes: &Uint8Array) -> JsValue {
+    let entry = Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&entry, &"name".into(), name);
+    let _ = Reflect::set(&entry, &"bytes".into(), bytes);
+    entry.into()
+}
+
+/// Sends a state-changing request to every helper worker too, so that all hold the same data and model
+/// (call before `send`, which may move the files' bytes).
+pub fn mirror(app: &Shared, request: &Request, files: Option<&Array>) {
+    let helpers = app.borrow().rpc.helpers();
+    for index in 1..=helpers {
+        send_to(
+            app,
+            index,
+            request.clone(),
+            files.map(copy_files),
+            None,
+            |app, reply, _| {
+                if let Response::Error { message } = reply {
+                    super::app::show_error(app, "train-message", &message);
+                }
+            },
+        );
+    }
+}
+
+/// Sends `request` to worker `target` (0: the main training worker, then the helpers).
+pub fn send_to(
+    app: &Shared,
+    target: usize,
+    request: Request,
+    files: Option<Array>,
+    pixels: Option<Uint8Array>,
+    on_reply: impl FnOnce(&Shared, Response, Option<Uint8Array>) + 'static,
+) {
+    let request = match serde_wasm_bindgen::to_value(&request) {
+        Ok(request) => request,
+        Err(error) => {
+            report("could not encode a request", &JsValue::from_str(&error.to_string()));
+            return;
+        }
+    };
+    let mut this = app.borrow_mut();
+    let Some(worker) = this.rpc.workers.get(target).map(|w| w.worker.clone()) else {
+        return;
+    };
+    let id = this.rpc.next_id;
+    this.rpc.next_id = this.rpc.next_id.wrapping_add(1);
+    this.rpc.callbacks.insert(id, Box::new(on_reply));
+    drop(this);
+    let message = Object::new();
+    let transfer = Array::new();
+    let _ = Reflect::set(&message, &"id".into(), &id.into());
+    let _ = Reflect::set(&message, &"request".into(), &request);
+    if let Some(files) = files {
+        for file in files.iter() {
+            if let Ok(bytes) = Reflect::get(&file, &"bytes".into()).and_then(|b| b.dyn_into::<Uint8Array>()) {
+                transfer.push(&bytes.buffer());
+            }
+        }
+        let _ = Reflect::set(&message, &"files".into(), &files);
+    }
+    if let Some(pixels) = pixels {
+        transfer.push(&pixels.buffer());
+        let _ = Reflect::set(&message, &"pixels".into(), &pixels);
+    }
+    if let Err(error) = worker.post_message_with_transfer(&message, &transfer) {
+        report("could not reach the training worker", &error);
+    }
+}
