@@ -65,7 +65,7 @@ pub(crate) fn gunzip<'a>(file: &str, bytes: &'a [u8]) -> Result<Gunzipped<'a>, D
 
 /// Walks a tar archive and hands every regular file whose path `wanted` accepts to `visit`, with its bytes;
 /// `check_size` sees the member (`archive/path`) and its size from the header before anything is read.
-/// Returns the paths of the other regular files (directories and links are passed over silently).
+/// Returns the paths of all regular files, in archive order (directories and links are passed over).
 pub(crate) fn for_each_tar_member(
     file: &str,
     tar_stream: impl Read,
@@ -74,15 +74,15 @@ pub(crate) fn for_each_tar_member(
     mut visit: impl FnMut(&str, Vec<u8>) -> Result<(), DataError>,
 ) -> Result<Vec<String>, DataError> {
     let mut archive = tar::Archive::new(tar_stream);
-    let mut skipped = Vec::new();
+    let mut members = Vec::new();
     for entry in archive.entries().map_err(|error| io_error(file, None, &error))? {
         let mut entry = entry.map_err(|error| io_error(file, None, &error))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
         let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        members.push(path.clone());
         if !wanted(&path) {
-            skipped.push(path);
             continue;
         }
         let member = format!("{file}/{path}");
@@ -106,7 +106,7 @@ pub(crate) fn for_each_tar_member(
         }
         visit(&path, content)?;
     }
-    Ok(skipped)
+    Ok(members)
 }
 
 /// A gzip decoder whose errors say that they come from gzip, so that a broken `.tar.gz` is reported as a

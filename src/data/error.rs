@@ -88,6 +88,10 @@ pub enum DataError {
         place: &'static str,
     },
 
+    /// A class-name file (`batches.meta.txt`, a pickle's `label_names`) that does not hold ten clean names.
+    #[error("{file}: expected 10 class names of 1 to 64 characters without control characters, found {found}")]
+    ClassNames { file: String, found: String },
+
     /// The same batch (by name) was added twice, e.g. from an archive and as a loose file.
     #[error("{file}: expected each batch once, found {batch} a second time")]
     DuplicateBatch { file: String, batch: String },

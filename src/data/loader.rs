@@ -15,6 +15,7 @@ use std::cell::Cell;
 
 use super::archive::{for_each_tar_member, gunzip, looks_like_gzip, looks_like_tar, Gunzipped};
 use super::binary::{looks_like_binary_batch, read_binary_batch, RECORD_BYTES};
+use super::class_names::parse_class_names;
 use super::pickle::{looks_like_pickle, read_pickle, PickleContent};
 use super::{DataError, Dataset, Part, Split, CLASS_NAMES};
 use crate::budget::{format_bytes, MemoryBudget};
@@ -102,15 +103,14 @@ struct LoadedBatch {
 #[derive(Debug, Clone)]
 pub struct DatasetBuilder {
     batches: Vec<LoadedBatch>,
+    /// From the last class-name file added (`batches.meta.txt`, `batches.meta`), validated.
+    class_names: Option<Vec<String>>,
     budget: MemoryBudget,
 }
 
 impl Default for DatasetBuilder {
     fn default() -> Self {
-        Self {
-            batches: Vec::new(),
-            budget: MemoryBudget::for_target(),
-        }
+        Self::with_memory_budget(MemoryBudget::for_target())
     }
 }
 
@@ -124,6 +124,7 @@ impl DatasetBuilder {
     pub fn with_memory_budget(budget: MemoryBudget) -> Self {
         Self {
             batches: Vec::new(),
+            class_names: None,
             budget,
         }
     }
@@ -145,8 +146,12 @@ impl DatasetBuilder {
             loaded_before: self.loaded_bytes(),
             batches: Vec::new(),
             skipped: Vec::new(),
+            class_names: None,
         };
         reader.read(name, base_name(name), bytes, None, 0)?;
+        if reader.class_names.is_some() {
+            self.class_names = reader.class_names;
+        }
         for (index, batch) in reader.batches.iter().enumerate() {
             let key = batch_key(&batch.info.name);
             let earlier = self.batches.iter().chain(&reader.batches[..index]);
@@ -198,8 +203,11 @@ impl DatasetBuilder {
             };
             order(a).cmp(&order(b))
         });
+        let class_names =
+            (self.class_names.take()).unwrap_or_else(|| CLASS_NAMES.iter().map(|name| name.to_string()).collect());
         let mut dataset = Dataset {
             name: "CIFAR-10".to_string(),
+            class_names,
             ..Dataset::default()
         };
         for mut batch in self.batches {
@@ -286,6 +294,7 @@ struct FileReader {
     loaded_before: u64,
     batches: Vec<LoadedBatch>,
     skipped: Vec<String>,
+    class_names: Option<Vec<String>>,
 }
 
 impl FileReader {
@@ -359,13 +368,15 @@ impl FileReader {
                         BatchFormat::Pickle,
                     )
                 }
-                PickleContent::Meta => {
+                PickleContent::Meta { class_names } => {
+                    self.class_names = Some(class_names);
                     self.skipped.push(source.to_string());
                     return Ok(());
                 }
             }
-        } else if is_class_name_list(bytes) {
-            self.skipped.push(source.to_string()); // batches.meta.txt
+        } else if is_class_name_file(name, bytes) {
+            self.class_names = Some(parse_class_names(source, bytes)?);
+            self.skipped.push(source.to_string()); // no images
             return Ok(());
         } else if looks_like_binary_batch(bytes) {
             let split = read_binary_batch(source, bytes)?;
@@ -396,11 +407,14 @@ impl FileReader {
     /// Reads the batch members of a tar stream; fails if there are none.
     fn read_tar(&mut self, source: &str, tar_stream: impl std::io::Read, nesting: usize) -> Result<(), DataError> {
         let batches_before = self.batches.len();
-        let is_batch = |path: &str| part_by_member_name(base_name(path)).is_some();
+        let is_wanted = |path: &str| {
+            let name = base_name(path);
+            part_by_member_name(name).is_some() || CLASS_NAME_FILES.contains(&name)
+        };
         // the header's size is checked against the budget before the member is read
         let (budget, loaded) = (self.budget, Cell::new(self.loaded()));
         let check_size = |member: &str, size: u64| Self::check_budget(&budget, loaded.get(), member, size);
-        let skipped = for_each_tar_member(source, tar_stream, is_batch, check_size, |path, bytes| {
+        let members = for_each_tar_member(source, tar_stream, is_wanted, check_size, |path, bytes| {
             let name = base_name(path);
             let member = format!("{source}/{path}");
             let read = self.read(&member, name, &bytes, part_by_member_name(name), nesting + 1);
@@ -408,18 +422,18 @@ impl FileReader {
             read
         })?;
         if self.batches.len() == batches_before {
-            let found = if skipped.is_empty() {
+            let found = if members.is_empty() {
                 "no files".to_string()
             } else {
-                skipped.join(", ")
+                members.join(", ")
             };
             return Err(DataError::NoBatches {
                 file: source.to_string(),
                 found,
             });
         }
-        self.skipped
-            .extend(skipped.into_iter().map(|path| format!("{source}/{path}")));
+        let passed_over = members.into_iter().filter(|path| !is_wanted(path));
+        self.skipped.extend(passed_over.map(|path| format!("{source}/{path}")));
         Ok(())
     }
 }
@@ -470,7 +484,10 @@ fn batch_number(key: &str) -> u64 {
     key[key.len() - digits..].parse().unwrap_or(u64::MAX)
 }
 
-/// True for `batches.meta.txt`: the ten class names, one per line.
-fn is_class_name_list(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok_and(|text| text.split_whitespace().eq(CLASS_NAMES))
+/// The class-name files of the two downloads (read for their names inside archives too).
+const CLASS_NAME_FILES: [&str; 2] = ["batches.meta.txt", "batches.meta"];
+
+/// True for `batches.meta.txt`: by name, or by content when it is CIFAR-10's own list of class names.
+fn is_class_name_file(name: &str, bytes: &[u8]) -> bool {
+    name == CLASS_NAME_FILES[0] || std::str::from_utf8(bytes).is_ok_and(|text| text.split_whitespace().eq(CLASS_NAMES))
 }

@@ -19,6 +19,7 @@
 mod archive;
 mod augment;
 mod binary;
+mod class_names;
 mod error;
 mod image;
 mod loader;
@@ -32,6 +33,7 @@ mod synthetic;
 pub use archive::{write_archive, ArchiveFormat};
 pub use augment::Augmentation;
 pub use binary::write_binary_batch;
+pub use class_names::MAX_CLASS_NAME_CHARS;
 pub use error::DataError;
 pub use image::{push_rgba, resize_to_cifar};
 #[cfg(not(target_arch = "wasm32"))]

@@ -24,13 +24,20 @@ use std::collections::BTreeMap;
 
 use serde_pickle::{DeOptions, HashableValue, Value};
 
+use super::class_names::validate_class_names;
 use super::pickle_scan::{scan_pickle, PickleLimits, ScanError};
 use super::{DataError, Split, CLASS_NAMES, NUM_CLASSES, PIXELS};
 
 /// What a pickle held: a batch, or the `batches.meta` dict of class names (which has no images).
 pub(crate) enum PickleContent {
-    Batch { split: Split, batch_label: Option<String> },
-    Meta,
+    Batch {
+        split: Split,
+        batch_label: Option<String>,
+    },
+    /// `batches.meta`: its validated `label_names`.
+    Meta {
+        class_names: Vec<String>,
+    },
 }
 
 /// True when `bytes` start like a binary pickle (the PROTO opcode with protocol 2–5).
@@ -66,8 +73,10 @@ pub(crate) fn read_pickle(file: &str, bytes: &[u8]) -> Result<PickleContent, Dat
     };
     let (data, labels) = match (get(&dict, "data"), get(&dict, "labels")) {
         (Some(data), Some(labels)) => (data, labels),
-        _ if get(&dict, "label_names").is_some() => return Ok(PickleContent::Meta),
-        _ => return Err(not_a_batch(format!("a dict with keys [{}]", key_names(&dict)))),
+        _ => match get(&dict, "label_names") {
+            Some(names) => return read_label_names(file, names).map(|class_names| PickleContent::Meta { class_names }),
+            None => return Err(not_a_batch(format!("a dict with keys [{}]", key_names(&dict)))),
+        },
     };
 
     let labels = read_labels(file, labels)?;
@@ -101,6 +110,26 @@ pub(crate) fn read_pickle(file: &str, bytes: &[u8]) -> Result<PickleContent, Dat
 fn get<'a>(dict: &'a BTreeMap<HashableValue, Value>, key: &str) -> Option<&'a Value> {
     dict.get(&HashableValue::Bytes(key.as_bytes().to_vec()))
         .or_else(|| dict.get(&HashableValue::String(key.to_string())))
+}
+
+/// `b'label_names'`: a list of ten byte strings (Python 2) or str (Python 3), validated as class names.
+fn read_label_names(file: &str, names: &Value) -> Result<Vec<String>, DataError> {
+    let (Value::List(items) | Value::Tuple(items)) = names else {
+        return Err(DataError::ClassNames {
+            file: file.to_string(),
+            found: format!("b'label_names' as {}", kind(names)),
+        });
+    };
+    let texts: Vec<String> = items
+        .iter()
+        .map(|item| match item {
+            Value::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Value::String(text) => text.clone(),
+            other => format!("<{}>", kind(other)),
+        })
+        .collect();
+    let names: Vec<&str> = texts.iter().map(String::as_str).collect();
+    validate_class_names(file, &names)
 }
 
 /// `b'labels'`: a list of ints 0–9.

@@ -114,6 +114,9 @@ pub struct Dataset {
     pub test: Split,
     /// What to call the data in the page and in logs, e.g. "CIFAR-10" or "synthetic-10 (seed 42)".
     pub name: String,
+    /// The name of each label, from the data's class-name file when it had one (validated: ten names of 1
+    /// to 64 characters, no control characters); [`super::CLASS_NAMES`] or the synthetic names otherwise.
+    pub class_names: Vec<String>,
 }
 
 impl Dataset {

@@ -55,6 +55,7 @@ pub fn synthetic(config: &SyntheticConfig) -> Dataset {
         train: synthetic_split(config.seed, 0, config.train_size),
         test: synthetic_split(config.seed, 1, config.test_size),
         name: format!("synthetic-10 (seed {})", config.seed),
+        class_names: SYNTHETIC_CLASS_NAMES.iter().map(|name| name.to_string()).collect(),
     }
 }
 

@@ -22,7 +22,7 @@ mod training;
 use ndarray::Array2;
 
 pub use crate::data::resize_to_cifar;
-use crate::data::{self, Dataset, DatasetBuilder, SyntheticConfig, CLASS_NAMES, SYNTHETIC_CLASS_NAMES};
+use crate::data::{self, Dataset, DatasetBuilder, SyntheticConfig, CLASS_NAMES, NUM_CLASSES, SYNTHETIC_CLASS_NAMES};
 pub use crate::model::ModelKind;
 pub use crate::optim::OptimizerKind;
 use crate::train::Trainer;
@@ -144,6 +144,9 @@ impl Session {
 
     /// The class names of the loaded data.
     pub fn class_names(&self) -> Vec<String> {
+        if self.dataset.class_names.len() == NUM_CLASSES {
+            return self.dataset.class_names.clone(); // validated when the file was read
+        }
         let names: &[&str] = if self.dataset.name.starts_with("synthetic") {
             &SYNTHETIC_CLASS_NAMES
         } else {
