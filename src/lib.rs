@@ -12,6 +12,7 @@ pub mod gpu;
 pub mod gradcheck;
 pub mod kernels;
 pub mod layers;
+pub mod lessons;
 pub mod loss;
 pub mod model;
 pub mod optim;

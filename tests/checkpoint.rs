@@ -3,7 +3,7 @@
 use backprop_lab::data::{synthetic, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::model::{CnnConfig, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
-use backprop_lab::train::{Schedule, TrainConfig, Trainer};
+use backprop_lab::train::{HyperparameterChange, Hyperparameters, Schedule, TrainConfig, Trainer};
 use backprop_lab::weights::{self, StateDict, WeightsMetadata};
 
 fn data(train_size: usize) -> Dataset {
@@ -31,6 +31,15 @@ fn mlp_adam() -> TrainConfig {
             horizontal_flip: true,
         },
         schedule: Schedule::Step { every: 10, factor: 0.5 },
+        // A live change half-way (the page's learning-rate control): a resumed run replays it too.
+        changes: vec![HyperparameterChange {
+            step: 12,
+            hyperparameters: Hyperparameters {
+                learning_rate: 5e-4,
+                momentum: 0.0,
+                weight_decay: 1e-4,
+            },
+        }],
     }
 }
 
@@ -55,6 +64,7 @@ fn cnn_sgd() -> TrainConfig {
         batch_size: 16,
         steps: 12,
         eval_every: 5,
+        changes: Vec::new(),
         ..mlp_adam()
     }
 }

@@ -62,8 +62,8 @@ fn same_seed_gives_identical_curves_and_another_seed_does_not() {
     let a = run(config(OptimizerConfig::sgd(1e-3), Normalization::None, 150), &data);
     let b = run(config(OptimizerConfig::sgd(1e-3), Normalization::None, 150), &data);
     assert_eq!(
-        curves_csv(a.curves()),
-        curves_csv(b.curves()),
+        curves_csv(a.curves(), a.config()),
+        curves_csv(b.curves(), b.config()),
         "same seed must give the same numbers bit for bit"
     );
     let c = run(
@@ -73,7 +73,7 @@ fn same_seed_gives_identical_curves_and_another_seed_does_not() {
         },
         &data,
     );
-    assert_ne!(curves_csv(a.curves()), curves_csv(c.curves()));
+    assert_ne!(curves_csv(a.curves(), a.config()), curves_csv(c.curves(), c.config()));
 }
 
 #[test]
@@ -88,8 +88,10 @@ fn curves_have_a_point_every_eval_every_steps_and_at_the_end() {
     );
     let steps: Vec<usize> = trainer.curves().iter().map(|p| p.step).collect();
     assert_eq!(steps, vec![50, 100, 120]);
-    let csv = curves_csv(trainer.curves());
-    assert!(csv.starts_with("step,train_loss,train_accuracy,test_loss,test_accuracy\n"));
+    let csv = curves_csv(trainer.curves(), trainer.config());
+    assert!(
+        csv.starts_with("step,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,momentum,weight_decay\n")
+    );
     assert_eq!(csv.lines().count(), 4);
 }
 

@@ -80,8 +80,8 @@ impl GpuTrainer {
     /// and returns the outcomes of earlier steps whose metrics came back meanwhile. A non-finite loss is
     /// reported when its metrics arrive, as [`TrainError::NonFiniteLoss`] with its step.
     pub fn step(&mut self, dataset: &Dataset) -> Result<Vec<StepOutcome>, GpuTrainError> {
-        let config = self.trainer.config();
-        let rate = config.optimizer.learning_rate() * config.schedule.factor(self.submitted, config.steps);
+        // the schedule's and live changes' learning rate (momentum and weight decay stay as built on the GPU)
+        let rate = self.trainer.config().hyperparameters_at(self.submitted).learning_rate;
         self.optimizer.set_learning_rate(rate);
         self.trainer.prepare_batch(dataset);
         let (inputs, labels) = self.trainer.batch();

@@ -71,6 +71,13 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
         self.learning_rate = learning_rate;
     }
 
+    /// Adam's momentum is β₁, fixed when it is built ([`crate::train::Hyperparameters::validate`] keeps this 0).
+    fn set_momentum(&mut self, _momentum: f64) {}
+
+    fn set_weight_decay(&mut self, weight_decay: f64) {
+        self.weight_decay = T::of(weight_decay);
+    }
+
     fn state(&self) -> OptimizerState<T> {
         OptimizerState {
             step: i64::from(self.step),

@@ -174,6 +174,10 @@ pub trait Optimizer<T: Scalar>: Send {
     fn step(&mut self, network: &mut Network<T>);
     fn learning_rate(&self) -> f64;
     fn set_learning_rate(&mut self, learning_rate: f64);
+    /// SGD's momentum for the next steps (the page's live control); Adam's β₁ stays as built.
+    fn set_momentum(&mut self, momentum: f64);
+    /// The weight decay λ for the next steps.
+    fn set_weight_decay(&mut self, weight_decay: f64);
     /// Everything the next steps depend on besides the parameters and the learning rate (saving a run).
     fn state(&self) -> OptimizerState<T>;
     /// Puts back a state taken by [`Optimizer::state`] of an optimizer of the same kind.

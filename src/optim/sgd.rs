@@ -63,6 +63,15 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         self.learning_rate = learning_rate;
     }
 
+    /// A momentum switched on mid-run starts its buffers at zero (`b ← μ·0 + d`).
+    fn set_momentum(&mut self, momentum: f64) {
+        self.momentum = T::of(momentum);
+    }
+
+    fn set_weight_decay(&mut self, weight_decay: f64) {
+        self.weight_decay = T::of(weight_decay);
+    }
+
     /// `step` is 1 once the momentum buffers exist (PyTorch creates them on the first step).
     fn state(&self) -> OptimizerState<T> {
         OptimizerState {

@@ -15,6 +15,13 @@ impl Session {
         let problem = self.ensure_trainer().err().map(|error| error.to_string());
         let train_config = self.config.to_train_config().ok();
         let data = self.data_summary(pixels);
+        let norm_layers = match self.trainer.as_mut() {
+            Some(trainer) => crate::train::parameter_layers(trainer.network_mut())
+                .into_iter()
+                .map(|(index, name)| format!("{index} {name}"))
+                .collect(),
+            None => Vec::new(),
+        };
         let (layers, loss, parameters, steps_done, curves) = match self.trainer.as_mut() {
             Some(trainer) => {
                 let config = trainer.config().clone();
@@ -48,6 +55,7 @@ impl Session {
             total_steps: train_config.map_or(0, |c| c.steps),
             curves,
             problem,
+            norm_layers,
         }
     }
 

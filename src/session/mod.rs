@@ -132,8 +132,15 @@ impl Session {
             Request::Filters => self.filters(&mut out),
             Request::Results { gallery } => self.results(gallery, &mut out),
             Request::Classify { width, height } => self.classify(pixels, width, height, &mut out),
+            Request::SetHyperparameters(settings) => self.set_hyperparameters(settings),
+            Request::Lessons => Ok(Response::Lessons {
+                lessons: crate::lessons::lessons(),
+            }),
             Request::CurvesCsv => Ok(Response::Csv {
-                csv: crate::train::curves_csv(self.trainer.as_ref().map_or(&[], |t| t.curves())),
+                csv: match self.trainer.as_ref() {
+                    Some(trainer) => crate::train::curves_csv(trainer.curves(), trainer.config()),
+                    None => crate::train::curves_csv(&[], &crate::train::TrainConfig::default()),
+                },
             }),
         };
         Reply {

@@ -2,9 +2,10 @@
 //! string that carries it in the address bar (share the link, reload, get the same setup).
 use crate::data::Augmentation;
 use crate::error::ConfigError;
+use crate::layers::LinearInit;
 use crate::model::{Activation, MlpConfig, ModelConfig, ModelKind, Normalization};
 use crate::optim::OptimizerKind;
-use crate::train::TrainConfig;
+use crate::train::{HyperparameterChange, Hyperparameters, TrainConfig};
 
 /// The page's form: every setting a user can change, flat, and encoded in the URL's query string.
 ///
@@ -23,6 +24,21 @@ pub struct PageConfig {
     pub eval_every: usize,
     pub seed: u64,
     pub augment: bool,
+    /// The MLP's initialisation: PyTorch's default, or the NumPy assignment's `N(0, std²)`.
+    #[serde(default = "pytorch_init")]
+    pub init: LinearInit,
+    /// SGD's momentum (0: plain SGD, as the course).
+    #[serde(default)]
+    pub momentum: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Learning rate, momentum and weight decay changed while the run trained (replayed from the link).
+    #[serde(default)]
+    pub changes: Vec<HyperparameterChange>,
+}
+
+fn pytorch_init() -> LinearInit {
+    LinearInit::PyTorch
 }
 
 impl Default for PageConfig {
@@ -55,6 +71,10 @@ impl PageConfig {
             eval_every: base.eval_every,
             seed: base.seed,
             augment: !base.augmentation.is_none(),
+            init: LinearInit::PyTorch,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            changes: Vec::new(),
         }
     }
 
@@ -65,8 +85,17 @@ impl PageConfig {
             mlp.hidden.clone_from(&self.hidden);
             mlp.activation = self.activation;
             mlp.normalization = self.normalization;
+            mlp.init = self.init;
         }
-        config.optimizer = self.optimizer.with_learning_rate(self.learning_rate);
+        let settings = Hyperparameters {
+            learning_rate: self.learning_rate,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+        };
+        let optimizer = self.optimizer.with_learning_rate(self.learning_rate);
+        settings.validate(&optimizer)?;
+        config.optimizer = settings.applied_to(&optimizer);
+        config.changes.clone_from(&self.changes);
         if self.batch_size > MAX_BATCH {
             return Err(ConfigError::new(
                 "batch size",
@@ -98,20 +127,42 @@ impl PageConfig {
     }
 
     /// The query string that reproduces this form, e.g. `model=mlp&hidden=100&act=elu&norm=none&opt=sgd&…`.
-    /// The MLP's settings (`hidden`, `act`, `norm`) only appear for the MLP: the CNNs have fixed architectures.
+    /// The MLP's settings (`hidden`, `act`, `norm`, `init`) only appear for the MLP: the CNNs have fixed
+    /// architectures. Settings left at their defaults (initialisation, momentum, weight decay, live changes) are
+    /// left out.
     pub fn to_query(&self) -> String {
-        let mlp = if self.model == ModelKind::Mlp {
+        let mut mlp = String::new();
+        if self.model == ModelKind::Mlp {
             let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
-            format!(
+            mlp = format!(
                 "&hidden={}&act={}&norm={}",
                 hidden.join(","),
                 kebab(&self.activation),
                 kebab(&self.normalization)
-            )
-        } else {
-            String::new()
-        };
-        format!(
+            );
+            if let LinearInit::Normal { std } = self.init {
+                mlp.push_str(&format!("&init=normal&init-std={std}"));
+            }
+        }
+        let mut extra = String::new();
+        if self.momentum != 0.0 {
+            extra.push_str(&format!("&momentum={}", self.momentum));
+        }
+        if self.weight_decay != 0.0 {
+            extra.push_str(&format!("&wd={}", self.weight_decay));
+        }
+        if !self.changes.is_empty() {
+            let changes: Vec<String> = self
+                .changes
+                .iter()
+                .map(|c| {
+                    let h = c.hyperparameters;
+                    format!("{}:{}:{}:{}", c.step, h.learning_rate, h.momentum, h.weight_decay)
+                })
+                .collect();
+            extra.push_str(&format!("&live={}", changes.join(",")));
+        }
+        let base = format!(
             "model={}{mlp}&opt={}&lr={}&batch={}&steps={}&eval={}&seed={}&augment={}",
             kebab(&self.model),
             kebab(&self.optimizer),
@@ -121,7 +172,8 @@ impl PageConfig {
             self.eval_every,
             self.seed,
             u8::from(self.augment)
-        )
+        );
+        base + &extra
     }
 
     /// Reads a query string (with or without the leading `?`). Settings it leaves out take the defaults of
@@ -184,6 +236,27 @@ impl PageConfig {
                 other => return Err(ConfigError::new("augment", "0 or 1", format!("`{other}`"))),
             };
         }
+        if let Some(value) = get("init") {
+            config.init = match value {
+                "pytorch" => LinearInit::PyTorch,
+                "normal" => LinearInit::Normal {
+                    std: match get("init-std") {
+                        Some(std) => parse_number("init-std", std, "a standard deviation such as 0.0001")?,
+                        None => 1e-4,
+                    },
+                },
+                other => return Err(ConfigError::new("init", "pytorch or normal", format!("`{other}`"))),
+            };
+        }
+        if let Some(value) = get("momentum") {
+            config.momentum = parse_number("momentum", value, "a momentum in [0, 1) such as 0.9")?;
+        }
+        if let Some(value) = get("wd") {
+            config.weight_decay = parse_number("wd", value, "a weight decay ≥ 0 such as 0.0005")?;
+        }
+        if let Some(value) = get("live") {
+            config.changes = parse_changes(value)?;
+        }
         config.to_train_config()?;
         Ok(config)
     }
@@ -200,6 +273,29 @@ pub fn kebab<T: serde::Serialize>(value: &T) -> String {
 fn parse_kebab<T: serde::de::DeserializeOwned>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
         .map_err(|_| ConfigError::new(field, expected, format!("`{value}`")))
+}
+
+/// `STEP:LR:MOMENTUM:WD` changes separated by commas, e.g. `500:0.01:0:0,1000:0.001:0:0`.
+fn parse_changes(value: &str) -> Result<Vec<HyperparameterChange>, ConfigError> {
+    let expected = "changes STEP:LR:MOMENTUM:WD separated by commas, e.g. 500:0.01:0:0";
+    value
+        .split(',')
+        .filter(|change| !change.trim().is_empty())
+        .map(|change| {
+            let fields: Vec<&str> = change.trim().split(':').collect();
+            let [step, learning_rate, momentum, weight_decay] = fields[..] else {
+                return Err(ConfigError::new("live", expected, format!("`{change}`")));
+            };
+            Ok(HyperparameterChange {
+                step: parse_number("live", step, expected)?,
+                hyperparameters: Hyperparameters {
+                    learning_rate: parse_number("live", learning_rate, expected)?,
+                    momentum: parse_number("live", momentum, expected)?,
+                    weight_decay: parse_number("live", weight_decay, expected)?,
+                },
+            })
+        })
+        .collect()
 }
 
 fn parse_number<T: std::str::FromStr>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {

@@ -1,6 +1,8 @@
-//! Named configurations: the eight rows of the report's Table 1 (the experiments queue runs them), the
-//! ConvNet's course defaults and the small CNN's recipe.
+//! Named configurations: the eight rows of the report's Table 1 (the experiments queue runs them), the lessons'
+//! other experiments (the NumPy MLP, batch 100, LayerNorm), the ConvNet's course defaults and the small CNN's
+//! recipe.
 use super::page_config::{kebab, PageConfig};
+use crate::layers::LinearInit;
 use crate::model::{Activation, ModelKind, Normalization};
 use crate::optim::OptimizerKind;
 
@@ -65,6 +67,7 @@ pub fn presets() -> Vec<Preset> {
             }
         })
         .collect();
+    presets.extend(lesson_presets());
     presets.push(Preset {
         id: "convnet".into(),
         label: "ConvNet, course defaults (Adam 1e-4, batch 32, 5000 steps)".into(),
@@ -80,4 +83,50 @@ pub fn presets() -> Vec<Preset> {
         table1: false,
     });
     presets
+}
+
+/// The experiments of the lessons beyond Table 1: the NumPy assignment's MLP, the report's best model at batch 100
+/// (Figure 4) and an MLP with LayerNorm.
+fn lesson_presets() -> Vec<Preset> {
+    let numpy = PageConfig {
+        init: LinearInit::Normal { std: 1e-4 },
+        ..PageConfig::default()
+    };
+    let batch_100 = PageConfig {
+        hidden: vec![150; 5],
+        normalization: Normalization::BatchNorm,
+        optimizer: OptimizerKind::Adam,
+        steps: 2500,
+        batch_size: 100,
+        ..PageConfig::default()
+    };
+    let layer_norm = PageConfig {
+        normalization: Normalization::LayerNorm,
+        optimizer: OptimizerKind::Adam,
+        ..PageConfig::default()
+    };
+    let preset = |id: &str, label: &str, config: PageConfig| Preset {
+        id: id.into(),
+        label: label.into(),
+        query: config.to_query(),
+        report_accuracy: None,
+        table1: false,
+    };
+    vec![
+        preset(
+            "numpy-mlp",
+            "NumPy MLP: N(0, 1e-4²) initialisation, SGD 1e-3, batch 200, 1400 steps",
+            numpy,
+        ),
+        preset(
+            "table1-8-batch-100",
+            "Report's best MLP at batch 100 (Figure 4): Adam, ELU + BatchNorm, 5 × 150, 2500 steps",
+            batch_100,
+        ),
+        preset(
+            "layer-norm",
+            "MLP with LayerNorm: Adam, ELU + LayerNorm, hidden 100, 1400 steps",
+            layer_norm,
+        ),
+    ]
 }

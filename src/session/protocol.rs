@@ -7,7 +7,8 @@ use super::page_config::PageConfig;
 use super::presets::Preset;
 use crate::formulas::LayerFormulas;
 use crate::gradcheck::CheckResult;
-use crate::train::CurvePoint;
+use crate::lessons::Lesson;
+use crate::train::{CurvePoint, HyperparameterChange, Hyperparameters, LayerNorms};
 
 /// A request from the page. Files and pixels travel beside it (see [`super::Session::dispatch`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +56,11 @@ pub enum Request {
     Classify { width: usize, height: usize },
     /// The curves as CSV.
     CurvesCsv,
+    /// Change the learning rate, momentum and weight decay from the next step on, without starting over; the
+    /// change is recorded in the configuration (its link replays it) and in the CSV.
+    SetHyperparameters(Hyperparameters),
+    /// The lessons, in the report's order.
+    Lessons,
 }
 
 /// Which share of the next data-parallel step an `apply-step` request asks for.
@@ -114,6 +120,15 @@ pub enum Response {
     },
     Csv {
         csv: String,
+    },
+    /// The hyperparameters changed: the link that replays the run with its changes, and the changes so far.
+    Hyperparameters {
+        query: String,
+        steps_done: usize,
+        changes: Vec<HyperparameterChange>,
+    },
+    Lessons {
+        lessons: Vec<Lesson>,
     },
     /// The request could not be carried out; nothing changed.
     Error {
@@ -197,6 +212,9 @@ pub struct State {
     pub curves: Vec<CurvePoint>,
     /// Why the model cannot be built on this data, if it cannot (e.g. batch larger than the training set).
     pub problem: Option<String>,
+    /// The layers with parameters, in the order of [`Progress::norms`]' entries.
+    #[serde(default)]
+    pub norm_layers: Vec<String>,
 }
 
 /// One training step's batch loss and accuracy.
@@ -227,6 +245,9 @@ pub struct Progress {
     /// reply's pixels); absent when no share was computed (finished, stopped, or not asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_share: Option<usize>,
+    /// Per-layer gradient and weight norms after each of these steps (layers as [`State::norm_layers`]).
+    #[serde(default)]
+    pub norms: Vec<LayerNorms>,
 }
 
 /// Summary statistics and a histogram of one tensor.

@@ -1,10 +1,10 @@
 //! Training in the session: steps within a time budget, and the two halves of a data-parallel step. Both
 //! paths fill the page's [`Progress`] the same way.
-use super::protocol::{BatchPoint, NextShare, Progress};
+use super::protocol::{BatchPoint, NextShare, Progress, Response};
 use super::{Session, SessionError};
 use crate::data::Dataset;
 use crate::error::TrainError;
-use crate::train::{PartialStep, StepOutcome, Trainer};
+use crate::train::{Hyperparameters, PartialStep, StepOutcome, Trainer};
 
 impl Progress {
     /// Adds one step's outcome and the time it took (`images` training images in `train_ms`); evaluates on
@@ -26,6 +26,7 @@ impl Progress {
                     loss: outcome.loss,
                     accuracy: outcome.accuracy,
                 });
+                self.norms.extend(trainer.layer_norms().last().cloned());
                 if evaluate && trainer.evaluation_due() {
                     let before = now();
                     self.points.push(trainer.record_point(dataset));
@@ -110,5 +111,30 @@ impl Session {
             }
         }
         progress
+    }
+
+    /// Changes the learning rate, momentum and weight decay: from the next step on if the run has started (the
+    /// change is recorded), else in the configuration itself (nothing to keep).
+    pub(super) fn set_hyperparameters(&mut self, settings: Hyperparameters) -> Result<Response, SessionError> {
+        match self.trainer.as_mut().filter(|trainer| trainer.steps_done() > 0) {
+            Some(trainer) => {
+                trainer.change_hyperparameters(settings)?;
+                self.config.changes.clone_from(&trainer.config().changes);
+            }
+            None => {
+                let mut config = self.config.clone();
+                config.learning_rate = settings.learning_rate;
+                config.momentum = settings.momentum;
+                config.weight_decay = settings.weight_decay;
+                config.to_train_config()?;
+                self.config = config;
+                self.trainer = None;
+            }
+        }
+        Ok(Response::Hyperparameters {
+            query: self.config.to_query(),
+            steps_done: self.trainer.as_ref().map_or(0, Trainer::steps_done),
+            changes: self.config.changes.clone(),
+        })
     }
 }

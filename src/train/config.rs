@@ -1,6 +1,7 @@
 //! A training run as data: the model, the optimizer, batch size, steps, evaluation interval, seed,
 //! augmentation and learning-rate schedule, with the course's presets and the limits every front end checks.
 use crate::budget::MemoryBudget;
+use super::HyperparameterChange;
 use crate::data::Augmentation;
 use crate::error::ConfigError;
 use crate::model::{CnnConfig, MlpConfig, ModelConfig, ModelKind};
@@ -22,6 +23,9 @@ pub struct TrainConfig {
     /// How the learning rate changes over the steps (constant by default, as the course).
     #[serde(default)]
     pub schedule: Schedule,
+    /// Hyperparameters changed while the run trained (the page's live controls), in step order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<HyperparameterChange>,
 }
 
 /// A learning-rate schedule: the factor applied to the optimizer's learning rate at each step.
@@ -88,6 +92,7 @@ impl Default for TrainConfig {
             seed: 42,
             augmentation: Augmentation::default(),
             schedule: Schedule::Constant,
+            changes: Vec::new(),
         }
     }
 }
@@ -165,6 +170,7 @@ impl TrainConfig {
         self.schedule.validate()?;
         // before the model's own validation, which builds a CNN's layers
         self.check_memory(1, &MemoryBudget::for_target())?;
+        self.validate_changes()?;
         self.model.validate()
     }
 }

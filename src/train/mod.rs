@@ -4,16 +4,21 @@
 //! - [`config`]: a run as data ([`TrainConfig`], [`Schedule`]) and its limits;
 //! - [`memory`]: the memory a run needs, checked against [`crate::budget::MemoryBudget`] before building;
 //! - [`trainer`]: one [`Trainer`] stepping, evaluating and recording curves;
+//! - `live`: hyperparameters changed while a run trains; `norms`: per-layer gradient and weight norms;
 //! - [`parallel`]: data-parallel steps (each worker or thread its slice of every batch).
 mod checkpoint;
 mod config;
 mod memory;
+mod live;
+mod norms;
 mod parallel;
 mod trainer;
 
 pub use checkpoint::RUN_KEY;
 pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
 pub use memory::MemoryEstimate;
+pub use live::{HyperparameterChange, Hyperparameters};
+pub use norms::{parameter_layers, LayerNorms};
 pub use parallel::{run_data_parallel, PartialStep};
 pub use trainer::Trainer;
 
@@ -61,13 +66,24 @@ pub struct StepOutcome {
     pub accuracy: f64,
 }
 
-/// The curves as CSV: `step,train_loss,train_accuracy,test_loss,test_accuracy`.
-pub fn curves_csv(points: &[CurvePoint]) -> String {
-    let mut csv = String::from("step,train_loss,train_accuracy,test_loss,test_accuracy\n");
+/// The curves as CSV: `step,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,momentum,
+/// weight_decay`, the last three the settings of the point's last step under `config` (its schedule and live
+/// changes).
+pub fn curves_csv(points: &[CurvePoint], config: &TrainConfig) -> String {
+    let mut csv =
+        String::from("step,train_loss,train_accuracy,test_loss,test_accuracy,learning_rate,momentum,weight_decay\n");
     for p in points {
+        let settings = config.hyperparameters_at(p.step.saturating_sub(1));
         csv.push_str(&format!(
-            "{},{},{},{},{}\n",
-            p.step, p.train_loss, p.train_accuracy, p.test_loss, p.test_accuracy
+            "{},{},{},{},{},{},{},{}\n",
+            p.step,
+            p.train_loss,
+            p.train_accuracy,
+            p.test_loss,
+            p.test_accuracy,
+            settings.learning_rate,
+            settings.momentum,
+            settings.weight_decay
         ));
     }
     csv

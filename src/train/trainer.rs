@@ -4,7 +4,7 @@ use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{CurvePoint, Evaluation, StepOutcome, TrainConfig};
+use super::{CurvePoint, Evaluation, Hyperparameters, LayerNorms, StepOutcome, TrainConfig};
 use crate::data::{BatchSampler, Dataset, Preprocessor, Split};
 use crate::error::{ConfigError, TrainError};
 use crate::layers::Mode;
@@ -30,6 +30,8 @@ pub struct Trainer {
     pub(super) augmentation_scratch: Vec<f32>,
     /// Training-set indices of the latest step's batch.
     pub(super) last_batch: Vec<usize>,
+    /// Per-layer gradient and weight norms after every step.
+    pub(super) norms: Vec<LayerNorms>,
 }
 
 impl Trainer {
@@ -62,6 +64,7 @@ impl Trainer {
             augmentation_rng: ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(2)),
             augmentation_scratch: Vec::new(),
             last_batch: Vec::new(),
+            norms: Vec::new(),
             config,
         })
     }
@@ -81,6 +84,17 @@ impl Trainer {
 
     pub fn curves(&self) -> &[CurvePoint] {
         &self.curves
+    }
+
+    /// Per-layer gradient and weight norms after each step so far (layers as [`super::parameter_layers`]).
+    pub fn layer_norms(&self) -> &[LayerNorms] {
+        &self.norms
+    }
+
+    /// Changes the learning rate, momentum and weight decay from the next step on, without starting over; the
+    /// change is recorded in the run's configuration (so the run replays).
+    pub fn change_hyperparameters(&mut self, hyperparameters: Hyperparameters) -> Result<(), ConfigError> {
+        self.config.change_hyperparameters(self.step, hyperparameters)
     }
 
     pub fn network(&self) -> &Network<f32> {
@@ -115,6 +129,7 @@ impl Trainer {
     pub(super) fn finish_step(&mut self, loss: f64, correct: usize, batch: usize) -> Result<StepOutcome, TrainError> {
         self.check_loss(loss, self.optimizer.learning_rate())?;
         self.optimizer.step(&mut self.network);
+        self.norms.push(LayerNorms::measure(&mut self.network, self.step + 1));
         Ok(self.record_step(loss, correct, batch))
     }
 
@@ -151,7 +166,7 @@ impl Trainer {
     }
 
     /// Draws the next batch in the course's order into `inputs`/`labels`, augments it, and sets the
-    /// learning rate of the coming step.
+    /// learning rate, momentum and weight decay of the coming step (schedule and live changes).
     pub(crate) fn prepare_batch(&mut self, dataset: &Dataset) {
         let indices = self.sampler.next_batch(self.config.batch_size);
         self.last_batch.clear();
@@ -163,9 +178,10 @@ impl Trainer {
             &mut self.augmentation_rng,
             &mut self.augmentation_scratch,
         );
-        let base_rate = self.config.optimizer.learning_rate();
-        self.optimizer
-            .set_learning_rate(base_rate * self.config.schedule.factor(self.step, self.config.steps));
+        let settings = self.config.hyperparameters_at(self.step);
+        self.optimizer.set_learning_rate(settings.learning_rate);
+        self.optimizer.set_momentum(settings.momentum);
+        self.optimizer.set_weight_decay(settings.weight_decay);
     }
 
     /// Loss and accuracy of the current model on `split` (evaluation mode: BatchNorm running statistics),

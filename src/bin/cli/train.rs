@@ -79,6 +79,7 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
             },
             None => preset.schedule,
         },
+        changes: Vec::new(),
     }
 }
 
@@ -317,7 +318,7 @@ fn write_outputs(
             .map_err(|e| e.to_string())?
             .as_bytes(),
     )?;
-    write("curves.csv", curves_csv(curves).as_bytes())?;
+    write("curves.csv", curves_csv(curves, config).as_bytes())?;
     let title = format!("{} — {}", dataset.name, describe(config));
     if let Err(message) = png::write_curves_png(&out.join("curves.png"), curves, &title) {
         eprintln!("warning: curves.png not written: {message}");
