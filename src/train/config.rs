@@ -1,7 +1,7 @@
 //! A training run as data: the model, the optimizer, batch size, steps, evaluation interval, seed,
 //! augmentation and learning-rate schedule, with the course's presets and the limits every front end checks.
-use crate::budget::MemoryBudget;
 use super::HyperparameterChange;
+use crate::budget::MemoryBudget;
 use crate::data::Augmentation;
 use crate::error::ConfigError;
 use crate::model::{CnnConfig, MlpConfig, ModelConfig, ModelKind};

@@ -8,16 +8,16 @@
 //! - [`parallel`]: data-parallel steps (each worker or thread its slice of every batch).
 mod checkpoint;
 mod config;
-mod memory;
 mod live;
+mod memory;
 mod norms;
 mod parallel;
 mod trainer;
 
 pub use checkpoint::RUN_KEY;
 pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
-pub use memory::MemoryEstimate;
 pub use live::{HyperparameterChange, Hyperparameters};
+pub use memory::MemoryEstimate;
 pub use norms::{parameter_layers, LayerNorms};
 pub use parallel::{run_data_parallel, PartialStep};
 pub use trainer::Trainer;
