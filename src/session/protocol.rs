@@ -158,6 +158,8 @@ impl Response {
             Response::Results(_) => "results",
             Response::Classified { .. } => "classified",
             Response::Csv { .. } => "csv",
+            Response::Hyperparameters { .. } => "hyperparameters",
+            Response::Lessons { .. } => "lessons",
             Response::Error { .. } => "error",
         }
     }
