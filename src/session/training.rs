@@ -26,7 +26,7 @@ impl Progress {
                     loss: outcome.loss,
                     accuracy: outcome.accuracy,
                 });
-                self.norms.extend(trainer.layer_norms().last().cloned());
+                self.norms.extend(trainer.layer_norms().cloned());
                 if evaluate && trainer.evaluation_due() {
                     let before = now();
                     self.points.push(trainer.record_point(dataset));

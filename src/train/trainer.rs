@@ -30,8 +30,9 @@ pub struct Trainer {
     pub(super) augmentation_scratch: Vec<f32>,
     /// Training-set indices of the latest step's batch.
     pub(super) last_batch: Vec<usize>,
-    /// Per-layer gradient and weight norms after every step.
-    pub(super) norms: Vec<LayerNorms>,
+    /// Per-layer gradient and weight norms after the latest step (the page keeps the history: a long run's
+    /// would grow without bound here).
+    pub(super) norms: Option<LayerNorms>,
 }
 
 impl Trainer {
@@ -64,7 +65,7 @@ impl Trainer {
             augmentation_rng: ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(2)),
             augmentation_scratch: Vec::new(),
             last_batch: Vec::new(),
-            norms: Vec::new(),
+            norms: None,
             config,
         })
     }
@@ -86,9 +87,10 @@ impl Trainer {
         &self.curves
     }
 
-    /// Per-layer gradient and weight norms after each step so far (layers as [`super::parameter_layers`]).
-    pub fn layer_norms(&self) -> &[LayerNorms] {
-        &self.norms
+    /// Per-layer gradient and weight norms after the latest step on the CPU (layers as
+    /// [`super::parameter_layers`]); `None` before the first.
+    pub fn layer_norms(&self) -> Option<&LayerNorms> {
+        self.norms.as_ref()
     }
 
     /// Changes the learning rate, momentum and weight decay from the next step on, without starting over; the
@@ -129,7 +131,7 @@ impl Trainer {
     pub(super) fn finish_step(&mut self, loss: f64, correct: usize, batch: usize) -> Result<StepOutcome, TrainError> {
         self.check_loss(loss, self.optimizer.learning_rate())?;
         self.optimizer.step(&mut self.network);
-        self.norms.push(LayerNorms::measure(&mut self.network, self.step + 1));
+        self.norms = Some(LayerNorms::measure(&mut self.network, self.step + 1));
         Ok(self.record_step(loss, correct, batch))
     }
 
