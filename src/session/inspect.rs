@@ -73,15 +73,7 @@ impl Session {
     /// The current batch for the views: the latest training batch (the first one before any step), at most
     /// `limit` images, preprocessed into `self.inputs` / `self.labels`.
     fn fill_current_batch(&mut self, limit: usize) -> Result<(), SessionError> {
-        self.ensure_trainer()?;
-        let Session {
-            trainer,
-            dataset,
-            inputs,
-            labels,
-            ..
-        } = self;
-        let trainer = trainer.as_ref().expect("built above");
+        let (trainer, dataset, inputs, labels) = self.with_scratch()?;
         let mut indices: Vec<usize> = trainer.last_batch().to_vec();
         if indices.is_empty() {
             indices = (0..trainer.config().batch_size.min(dataset.train.len())).collect();

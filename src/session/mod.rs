@@ -31,6 +31,9 @@ pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};
 pub use protocol::*;
 
+/// What the views work with: the trainer, the data, and a scratch batch (inputs and labels).
+type Scratch<'a> = (&'a mut Trainer, &'a Dataset, &'a mut Array2<f32>, &'a mut Vec<usize>);
+
 /// The page's state: the data, the configuration and the training run.
 pub struct Session {
     dataset: Dataset,
@@ -176,6 +179,13 @@ impl Session {
         self.ensure_trainer()?;
         let trainer = self.trainer.as_mut().expect("built above");
         Ok((trainer, &self.dataset))
+    }
+
+    /// The trainer (built on first use), the data, and the views' scratch batch, borrowed at once.
+    fn with_scratch(&mut self) -> Result<Scratch<'_>, SessionError> {
+        self.ensure_trainer()?;
+        let trainer = self.trainer.as_mut().expect("built above");
+        Ok((trainer, &self.dataset, &mut self.inputs, &mut self.labels))
     }
 
     fn replace_dataset(&mut self, dataset: Dataset) {

@@ -15,15 +15,7 @@ impl Session {
     /// Runs the current model over the whole test set in evaluation mode, calling
     /// `visit(index, probabilities)` for every image.
     fn predict_test_set(&mut self, mut visit: impl FnMut(usize, &[f32])) -> Result<(), SessionError> {
-        self.ensure_trainer()?;
-        let Session {
-            trainer,
-            dataset,
-            inputs,
-            labels,
-            ..
-        } = self;
-        let trainer = trainer.as_mut().expect("built above");
+        let (trainer, dataset, inputs, labels) = self.with_scratch()?;
         let preprocessor = trainer.preprocessor().clone();
         let chunk = trainer.config().batch_size.clamp(1, CHUNK);
         let split = &dataset.test;

@@ -16,6 +16,7 @@ use super::parallel::Parallel;
 use super::rpc::{in_wasm, send, start_worker, Rpc};
 use super::training::{redraw, update_counters, RunState};
 use super::view::{self, element, set_error, set_text, typed};
+pub use super::worker::now_ms;
 use crate::session::{Request, Response, State};
 
 pub type Shared = Rc<RefCell<App>>;
@@ -57,12 +58,6 @@ pub struct App {
     layer_listeners: Vec<EventListener>,
     pub reading: Option<Reading>,
     pub picture: Option<Picture>,
-}
-
-pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 pub fn report(what: &str, error: &JsValue) {
@@ -125,10 +120,7 @@ pub fn listen(
     event: &'static str,
     handler: impl FnMut(&Event) + 'static,
 ) -> Result<(), JsValue> {
-    let target = element(&app.borrow().document, id)?;
-    let listener = EventListener::new(&target, event, handler);
-    app.borrow_mut().listeners.push(listener);
-    Ok(())
+    listen_with(app, id, event, EventListenerOptions::default(), handler)
 }
 
 /// [`listen`] for a handler that prevents the default action (form submission, dropping a file).
@@ -138,8 +130,17 @@ pub fn listen_with_default(
     event: &'static str,
     handler: impl FnMut(&Event) + 'static,
 ) -> Result<(), JsValue> {
+    listen_with(app, id, event, EventListenerOptions::enable_prevent_default(), handler)
+}
+
+fn listen_with(
+    app: &Shared,
+    id: &str,
+    event: &'static str,
+    options: EventListenerOptions,
+    handler: impl FnMut(&Event) + 'static,
+) -> Result<(), JsValue> {
     let target = element(&app.borrow().document, id)?;
-    let options = EventListenerOptions::enable_prevent_default();
     let listener = EventListener::new_with_options(&target, event, options, handler);
     app.borrow_mut().listeners.push(listener);
     Ok(())
