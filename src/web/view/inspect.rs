@@ -70,7 +70,7 @@ pub fn render_layer(document: &Document, layer: &LayerDetails) -> Result<(), JsV
             layer.input, layer.output
         ),
     )?;
-    // The MathML strings are the crate's own constants (src/formulas.rs), never user input.
+    // The MathML strings are the crate's own constants (src/formulas/), never user input.
     element(document, "inspect-forward")?.set_inner_html(formulas.map_or("", |f| f.forward.as_str()));
     element(document, "inspect-backward")?.set_inner_html(&formulas.map(|f| f.backward.concat()).unwrap_or_default());
     set_text(document, "inspect-notes", formulas.map_or("", |f| f.notes.as_str()))?;
