@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use backprop_lab::weights;
+
 use backprop_lab::budget::{format_bytes, MemoryBudget};
 use backprop_lab::data::{
     synthetic, write_archive, write_binary_batch, ArchiveFormat, DataError, DatasetBuilder, SyntheticConfig,
@@ -170,5 +172,25 @@ fn data_beyond_the_budget_is_refused_before_it_is_read() {
             .to_string()
             .starts_with("cifar-10-binary.tar.gz/cifar-10-batches-bin/test_batch.bin: expected at most 97.7 KiB"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_model_file_naming_an_absurd_model_is_refused_before_building_it() {
+    // two convolutions of 2^20 channels: 10^13 weights
+    let mut wide = CnnConfig::small_cnn();
+    for _ in 0..2 {
+        wide.layers
+            .insert(0, backprop_lab::model::LayerSpec::conv(1 << 20, 3, 1));
+    }
+    let model = serde_json::to_string(&ModelConfig::Cnn(wide)).unwrap();
+    let header = serde_json::json!({ "__metadata__": { weights::MODEL_KEY: model } }).to_string();
+    let file = [&(header.len() as u64).to_le_bytes()[..], header.as_bytes()].concat();
+    let message = weights::load(&file).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        message.starts_with(
+            "the model configuration in the file's metadata is invalid: memory: expected a model of at most"
+        ) && message.ends_with("found one whose parameters and gradients take 72.0 TiB"),
+        "{message}"
     );
 }

@@ -4,6 +4,7 @@
 //! overflow.
 
 use super::{CnnConfig, LayerSpec, MlpConfig, ModelConfig, Normalization};
+use crate::budget::{format_bytes, MemoryBudget};
 use crate::error::ConfigError;
 use crate::kernels::SlidingWindow;
 
@@ -26,6 +27,24 @@ impl ModelConfig {
             ModelConfig::Mlp(config) => mlp_footprint(config),
             ModelConfig::Cnn(config) => cnn_footprint(config),
         }
+    }
+
+    /// Refuses a model whose parameters and their gradients alone exceed the training budget, before it is
+    /// built (a model file's metadata names any configuration it likes).
+    pub fn check_memory(&self, budget: &MemoryBudget) -> Result<(), ConfigError> {
+        let bytes = self.footprint()?.parameters.saturating_mul(2 * 4);
+        if bytes <= budget.training_bytes {
+            return Ok(());
+        }
+        Err(ConfigError::new(
+            "memory",
+            format!(
+                "a model of at most {} {}",
+                format_bytes(budget.training_bytes),
+                budget.place
+            ),
+            format!("one whose parameters and gradients take {}", format_bytes(bytes)),
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 use super::read::{StateDict, StoredValues};
 use super::save::{InputNormalization, WeightsMetadata};
 use super::{TensorMismatch, WeightsError, INPUT_KEY, MODEL_KEY};
+use crate::budget::MemoryBudget;
 use crate::layers::StateValues;
 use crate::model::{ModelConfig, Network};
 use crate::Scalar;
@@ -46,6 +47,8 @@ impl StateDict {
             ),
         };
         if let Some(model) = &model {
+            // before validate(), which builds a CNN's layers: a file must not make the lab allocate past its budget
+            model.check_memory(&MemoryBudget::for_target())?;
             model.validate()?;
         }
         let input = self
