@@ -1,6 +1,9 @@
 //! The native half of `./scripts/bench`, and its report.
 //!
 //! - `bench native`: times every workload of `backprop_lab::bench` natively, prints the rows as JSON.
+//! - `bench gpu`: the GPU rows (WGPU_ADAPTER_NAME picks the adapter): the matrix-product kernel at 1024³ (and
+//!   4096³ where one 1024³ product takes under 0.1 s) and training steps of every workload; on a software
+//!   adapter only the workloads under 1 GFLOP per step. Prints `[]` with the reason when there is no adapter.
 //! - `bench report OUT ROWS...`: merges JSON row lists (native, wasm-node), fills in each row's percentage of
 //!   the `simd128-peak` row, writes OUT and prints the table as Markdown.
 use std::error::Error;
@@ -12,8 +15,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("native") => native(),
+        Some("gpu") => gpu(),
         Some("report") if args.len() >= 3 => report(&args[1], &args[2..]),
-        _ => Err("usage: bench native | bench report OUT.json ROWS.json...".into()),
+        _ => Err("usage: bench native | bench gpu | bench report OUT.json ROWS.json...".into()),
     }
 }
 
@@ -33,6 +37,53 @@ fn native() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+fn gpu() -> Result<(), Box<dyn Error>> {
+    use backprop_lab::gpu::{bench as gpu_bench, GpuContext};
+    let context = || GpuContext::new_blocking(None);
+    let mut rows = Vec::new();
+    let probe = match context() {
+        Ok(context) => context,
+        Err(e) => {
+            eprintln!("gpu: skipped: {e}");
+            println!("[]");
+            return Ok(());
+        }
+    };
+    let software = probe.adapter.software;
+    eprintln!("gpu: {}", probe.adapter);
+    let small = gpu_bench::measure_matmul(&probe, 1024, 3.0)?;
+    eprintln!("gpu matmul 1024³: {:.2} GFLOP/s", small.gflops);
+    let seconds_per_product = small.seconds / small.steps as f64;
+    rows.push(small);
+    if seconds_per_product < 0.1 {
+        let large = gpu_bench::measure_matmul(&probe, 4096, 3.0)?;
+        eprintln!("gpu matmul 4096³: {:.2} GFLOP/s", large.gflops);
+        rows.push(large);
+    } else {
+        eprintln!("gpu matmul 4096³: skipped ({seconds_per_product:.2} s per 1024³ product)");
+    }
+    let only = std::env::var("BENCH_WORKLOADS").unwrap_or_default();
+    for workload in bench::workloads() {
+        if !only.is_empty() && !only.split(',').any(|name| name == workload.id) {
+            continue;
+        }
+        let per_step = workload.config.model.training_flops_per_image()? as f64 * workload.config.batch_size as f64;
+        if software && per_step > 1e9 {
+            eprintln!(
+                "gpu {}: skipped on a software adapter ({:.1} GFLOP per step)",
+                workload.id,
+                per_step / 1e9
+            );
+            continue;
+        }
+        let row = gpu_bench::measure_training(context()?, &workload, 3.0, 200)?;
+        eprintln!("gpu {}: {} steps in {:.2} s", row.workload, row.steps, row.seconds);
+        rows.push(row);
+    }
+    println!("{}", serde_json::to_string(&rows)?);
+    Ok(())
+}
+
 fn report(out: &str, inputs: &[String]) -> Result<(), Box<dyn Error>> {
     let mut rows: Vec<Measurement> = Vec::new();
     for input in inputs {
@@ -45,7 +96,7 @@ fn report(out: &str, inputs: &[String]) -> Result<(), Box<dyn Error>> {
         .find(|row| row.workload == "simd128-peak")
         .map(|row| row.gflops)
         .ok_or("no simd128-peak row")?;
-    for row in &mut rows {
+    for row in rows.iter_mut().filter(|row| !row.runtime.starts_with("gpu")) {
         row.percent_of_simd128_peak = Some(100.0 * row.gflops / peak);
     }
     std::fs::write(out, serde_json::to_string_pretty(&rows)? + "\n")?;
@@ -74,6 +125,20 @@ fn report(out: &str, inputs: &[String]) -> Result<(), Box<dyn Error>> {
             cell(workload.id, "wasm-node"),
             workload.description
         );
+    }
+    let gpu_rows: Vec<&Measurement> = rows.iter().filter(|row| row.runtime.starts_with("gpu")).collect();
+    if let Some(first) = gpu_rows.first() {
+        // a software adapter's numbers say the kernels run, not how fast a GPU is
+        println!("\nGPU, {}:\n", first.runtime.trim_start_matches("gpu: "));
+        println!("| row | images/s | GFLOP/s | timed steps or products | seconds |");
+        println!("|---|---:|---:|---:|---:|");
+        for row in gpu_rows {
+            let images = row.images_per_s.map_or("–".to_string(), |v| format!("{v:.1}"));
+            println!(
+                "| {} | {images} | {:.2} | {} | {:.2} |",
+                row.workload, row.gflops, row.steps, row.seconds
+            );
+        }
     }
     println!("\nwritten: {out}");
     Ok(())

@@ -75,6 +75,17 @@ impl Tensor {
         })
     }
 
+    /// Reads every value back without blocking the thread (the browser's event loop delivers the mapping;
+    /// natively the device is polled).
+    pub async fn read_f32_async(&self, context: &GpuContext) -> Result<Vec<f32>, GpuError> {
+        let staging = Readback::new(context, self.len);
+        let mut encoder = context.device.create_command_encoder(&Default::default());
+        staging.copy_from(&mut encoder, &self.buffer, 0);
+        context.queue.submit([encoder.finish()]);
+        let words = staging.read_async(context).await?;
+        Ok(words.into_iter().map(f32::from_bits).collect())
+    }
+
     /// Reads every value back, waiting for the GPU (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn read_f32(&self, context: &GpuContext) -> Result<Vec<f32>, GpuError> {
@@ -153,6 +164,19 @@ impl Readback {
         Ok(words)
     }
 
+    /// Maps the copy and returns its values once the GPU is done with it, without blocking.
+    pub async fn read_async(&self, context: &GpuContext) -> Result<Vec<u32>, GpuError> {
+        let signal = Signal::default();
+        let done = signal.clone();
+        self.map_async(move |result| done.complete(result));
+        #[cfg(not(target_arch = "wasm32"))]
+        context.wait()?;
+        #[cfg(target_arch = "wasm32")]
+        let _ = context;
+        signal.await.map_err(|e| GpuError::Device(e.to_string()))?;
+        self.take_mapped()
+    }
+
     /// Maps the copy and returns its values once the GPU is done with it (native only: blocks).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn read_blocking(&self, context: &GpuContext) -> Result<Vec<u32>, GpuError> {
@@ -164,6 +188,46 @@ impl Readback {
             .map_err(|e| GpuError::Device(e.to_string()))?
             .map_err(|e| GpuError::Device(e.to_string()))?;
         self.take_mapped()
+    }
+}
+
+/// A one-shot future completed by a `map_async` callback.
+#[derive(Clone, Default)]
+struct Signal {
+    state: std::sync::Arc<std::sync::Mutex<SignalState>>,
+}
+
+#[derive(Default)]
+struct SignalState {
+    result: Option<Result<(), wgpu::BufferAsyncError>>,
+    waker: Option<std::task::Waker>,
+}
+
+impl Signal {
+    fn complete(&self, result: Result<(), wgpu::BufferAsyncError>) {
+        if let Ok(mut state) = self.state.lock() {
+            state.result = Some(result);
+            if let Some(waker) = state.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+impl std::future::Future for Signal {
+    type Output = Result<(), wgpu::BufferAsyncError>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let Ok(mut state) = self.state.lock() else {
+            return std::task::Poll::Ready(Err(wgpu::BufferAsyncError));
+        };
+        match state.result.take() {
+            Some(result) => std::task::Poll::Ready(result),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
     }
 }
 

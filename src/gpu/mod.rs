@@ -17,33 +17,24 @@
 mod backend;
 pub use backend::Backend;
 
-// native for now: the browser build gets the `webgpu` backend of the same code (issue 11, step 4)
+// everything but the trainer and the benchmark also builds for the browser (wgpu's `webgpu` backend); those
+// two wait for the GPU natively (the page's worker will drive the same network asynchronously)
 #[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod buffers;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod context;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod kernel;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod layers;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod matmul;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod network;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod optimizer;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod shaders;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod trainer;
 
-#[cfg(not(target_arch = "wasm32"))]
 pub use buffers::Tensor;
-#[cfg(not(target_arch = "wasm32"))]
 pub use context::{AdapterSummary, GpuContext, ADAPTER_ENV};
-#[cfg(not(target_arch = "wasm32"))]
 pub use network::GpuNetwork;
-#[cfg(not(target_arch = "wasm32"))]
 pub use optimizer::GpuOptimizer;
 #[cfg(not(target_arch = "wasm32"))]
 pub use trainer::{GpuTrainError, GpuTrainer};
