@@ -1,7 +1,7 @@
 //! Save run / Resume run: a run saved after some steps and resumed continues bit for bit as the uninterrupted
 //! run, across epoch reshuffles, with augmentation, for Adam and SGD with momentum; bad resumes say why.
 use backprop_lab::data::{synthetic, Augmentation, Dataset, SyntheticConfig};
-use backprop_lab::model::{CnnConfig, MlpConfig, ModelConfig, Normalization};
+use backprop_lab::model::{CnnConfig, FineTune, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{HyperparameterChange, Hyperparameters, Schedule, TrainConfig, Trainer};
 use backprop_lab::weights::{self, StateDict, WeightsMetadata};
@@ -40,6 +40,7 @@ fn mlp_adam() -> TrainConfig {
                 weight_decay: 1e-4,
             },
         }],
+        fine_tune: FineTune::Full,
     }
 }
 
@@ -65,6 +66,7 @@ fn cnn_sgd() -> TrainConfig {
         steps: 12,
         eval_every: 5,
         changes: Vec::new(),
+        fine_tune: FineTune::LowerBackboneRate { factor: 0.1 },
         ..mlp_adam()
     }
 }

@@ -1,5 +1,6 @@
 //! Models: a sequence of layers followed by a loss, and builders from plain configs.
 mod cnn;
+mod fine_tune;
 mod footprint;
 mod mlp;
 mod network;
@@ -7,6 +8,7 @@ mod resnet;
 mod state_names;
 
 pub use cnn::{CnnConfig, LayerSpec, LayerSummary};
+pub use fine_tune::FineTune;
 pub use footprint::Footprint;
 pub use mlp::{Activation, MlpConfig, Normalization};
 pub use network::{LossKind, Network};

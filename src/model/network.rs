@@ -2,6 +2,7 @@
 //! so a training step reuses the same memory each time.
 use ndarray::{Array2, ArrayView2};
 
+use super::FineTune;
 use crate::kernels;
 use crate::layers::{Layer, Mode, ParamView, StateTensor};
 use crate::loss::{CrossEntropy, Loss, SoftmaxCrossEntropy};
@@ -33,6 +34,11 @@ pub struct Network<T: Scalar> {
     /// The `torch.nn` name of each layer's module in the equivalent PyTorch model (`0`, `1`, … for an
     /// `nn.Sequential`; `conv1`, `layer1.0`, `fc` for a torchvision ResNet).
     module_names: Vec<String>,
+    /// Layers `0..frozen_layers` are frozen (feature extraction): evaluation mode, no backward, no updates.
+    frozen_layers: usize,
+    /// Layers `0..backbone_layers` learn at `backbone_rate` × the optimizer's rate.
+    backbone_layers: usize,
+    backbone_rate: f64,
 }
 
 impl<T: Scalar> Network<T> {
@@ -52,6 +58,9 @@ impl<T: Scalar> Network<T> {
             grad_output: Array2::zeros((0, 0)),
             predictions: Vec::new(),
             module_names: (0..count).map(|i| i.to_string()).collect(),
+            frozen_layers: 0,
+            backbone_layers: 0,
+            backbone_rate: 1.0,
         }
     }
 
@@ -65,6 +74,28 @@ impl<T: Scalar> Network<T> {
 
     pub fn module_names(&self) -> &[String] {
         &self.module_names
+    }
+
+    /// The index of the classification head: the last layer with parameters.
+    pub fn head_layer(&mut self) -> Option<usize> {
+        let mut last = None;
+        self.visit_params(&mut |layer, _| last = Some(layer));
+        last
+    }
+
+    /// Trains the layers before the head (the backbone) as `mode` says.
+    pub fn set_fine_tune(&mut self, mode: FineTune) {
+        let backbone = self.head_layer().unwrap_or(0);
+        (self.frozen_layers, self.backbone_layers, self.backbone_rate) = match mode {
+            FineTune::Full => (0, 0, 1.0),
+            FineTune::FeatureExtraction => (backbone, backbone, 0.0),
+            FineTune::LowerBackboneRate { factor } => (0, backbone, factor),
+        };
+    }
+
+    /// How many leading layers are frozen.
+    pub fn frozen_layers(&self) -> usize {
+        self.frozen_layers
     }
 
     pub fn input_features(&self) -> usize {
@@ -102,6 +133,8 @@ impl<T: Scalar> Network<T> {
         for i in 0..self.layers.len() {
             let (before, after) = self.activations.split_at_mut(i);
             let input = if i == 0 { x } else { before[i - 1].view() };
+            // a frozen backbone computes fixed features: running statistics, none updated
+            let mode = if i < self.frozen_layers { Mode::Eval } else { mode };
             self.layers[i].forward(input, &mut after[0], mode);
         }
         self.output()
@@ -138,7 +171,9 @@ impl<T: Scalar> Network<T> {
         let last = self.layers.len() - 1;
         self.loss
             .backward(self.activations[last].view(), targets, &mut self.grad_output);
-        for i in (0..=last).rev() {
+        // nothing flows back into a frozen backbone
+        let first = self.frozen_layers.min(last);
+        for i in (first..=last).rev() {
             let (lower, upper) = self.grad_inputs.split_at_mut(i + 1);
             let grad_output = if i == last {
                 self.grad_output.view()
@@ -146,7 +181,11 @@ impl<T: Scalar> Network<T> {
                 upper[0].view()
             };
             let input = if i == 0 { x } else { self.activations[i - 1].view() };
-            let grad_input = if i > 0 || input_grad { Some(&mut lower[i]) } else { None };
+            let grad_input = if i > first || (i == 0 && input_grad) {
+                Some(&mut lower[i])
+            } else {
+                None
+            };
             self.layers[i].backward(input, self.activations[i].view(), grad_output, grad_input);
         }
     }
@@ -178,6 +217,16 @@ impl<T: Scalar> Network<T> {
     pub fn visit_params(&mut self, visit: &mut dyn FnMut(usize, ParamView<'_, T>)) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             layer.visit_params(&mut |p| visit(i, p));
+        }
+    }
+
+    /// Visits the parameters the optimizer updates (none of a frozen backbone), in order, each with the factor
+    /// of the optimizer's learning rate it learns at.
+    pub fn visit_trainable_params(&mut self, visit: &mut dyn FnMut(f64, ParamView<'_, T>)) {
+        let (frozen, backbone, rate) = (self.frozen_layers, self.backbone_layers, self.backbone_rate);
+        for (i, layer) in self.layers.iter_mut().enumerate().skip(frozen) {
+            let factor = if i < backbone { rate } else { 1.0 };
+            layer.visit_params(&mut |p| visit(factor, p));
         }
     }
 

@@ -39,12 +39,13 @@ impl<T: Scalar> Optimizer<T> for Adam<T> {
         self.step = self.step.saturating_add(1);
         let bias_correction1 = 1.0 - self.beta1.powi(self.step);
         let bias_correction2 = 1.0 - self.beta2.powi(self.step);
-        let step_size = T::of(self.learning_rate / bias_correction1);
+        let step_size = self.learning_rate / bias_correction1;
         let inv_sqrt_bc2 = T::of(1.0 / bias_correction2.sqrt());
         let (b1, b2, eps, wd) = (T::of(self.beta1), T::of(self.beta2), T::of(self.eps), self.weight_decay);
         let (first, second) = (&mut self.first_moment, &mut self.second_moment);
         let mut index = 0;
-        network.visit_params(&mut |_, p| {
+        network.visit_trainable_params(&mut |rate_factor, p| {
+            let step_size = T::of(step_size * rate_factor);
             let m = state_for(first, index, p.value.len());
             let v = state_for(second, index, p.value.len());
             for (((theta, &grad), m), v) in p

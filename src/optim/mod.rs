@@ -185,7 +185,7 @@ pub trait Optimizer<T: Scalar>: Send {
 }
 
 /// An optimizer's state between steps: its step count and, per kind of slot (Adam's `exp_avg` and
-/// `exp_avg_sq`, SGD's `momentum_buffer`), one vector per parameter in [`Network::visit_params`] order.
+/// `exp_avg_sq`, SGD's `momentum_buffer`), one vector per trainable parameter in [`Network::visit_trainable_params`] order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptimizerState<T> {
     pub step: i64,

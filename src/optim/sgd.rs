@@ -35,7 +35,8 @@ impl<T: Scalar> Optimizer<T> for Sgd<T> {
         let (mu, wd, nesterov, first) = (self.momentum, self.weight_decay, self.nesterov, !self.started);
         let velocity = &mut self.velocity;
         let mut index = 0;
-        network.visit_params(&mut |_, p| {
+        network.visit_trainable_params(&mut |rate_factor, p| {
+            let lr = lr * T::of(rate_factor);
             if mu == T::zero() {
                 for (theta, &g) in p.value.iter_mut().zip(p.grad.iter()) {
                     let d = g + wd * *theta;

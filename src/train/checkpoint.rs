@@ -126,7 +126,9 @@ impl Trainer {
         weights::load_into(&mut trainer.network, &file.within("model."), None)?;
 
         let mut lengths = Vec::new();
-        trainer.network.visit_params(&mut |_, p| lengths.push(p.value.len()));
+        trainer
+            .network
+            .visit_trainable_params(&mut |_, p| lengths.push(p.value.len()));
         let mut slots = Vec::new();
         for slot in &run.optimizer_slots {
             let name: &'static str = trainer

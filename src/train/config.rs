@@ -4,7 +4,7 @@ use super::HyperparameterChange;
 use crate::budget::MemoryBudget;
 use crate::data::Augmentation;
 use crate::error::ConfigError;
-use crate::model::{CnnConfig, MlpConfig, ModelConfig, ModelKind};
+use crate::model::{CnnConfig, FineTune, MlpConfig, ModelConfig, ModelKind};
 use crate::optim::OptimizerConfig;
 
 /// A training run as data (serialisable, comparable, URL-encodable). `Default` is the course's PyTorch MLP
@@ -26,6 +26,9 @@ pub struct TrainConfig {
     /// Hyperparameters changed while the run trained (the page's live controls), in step order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<HyperparameterChange>,
+    /// How the layers before the head learn (all at the full rate by default).
+    #[serde(default)]
+    pub fine_tune: FineTune,
 }
 
 /// A learning-rate schedule: the factor applied to the optimizer's learning rate at each step.
@@ -93,6 +96,7 @@ impl Default for TrainConfig {
             augmentation: Augmentation::default(),
             schedule: Schedule::Constant,
             changes: Vec::new(),
+            fine_tune: FineTune::Full,
         }
     }
 }
@@ -168,6 +172,7 @@ impl TrainConfig {
         }
         self.optimizer.validate()?;
         self.schedule.validate()?;
+        self.fine_tune.validate()?;
         // before the model's own validation, which builds a CNN's layers
         self.check_memory(1, &MemoryBudget::for_target())?;
         self.validate_changes()?;

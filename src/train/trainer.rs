@@ -50,7 +50,8 @@ impl Trainer {
         if dataset.test.is_empty() {
             return Err(ConfigError::new("test set", "at least one test image", 0).into());
         }
-        let network = config.model.build::<f32>(config.seed)?;
+        let mut network = config.model.build::<f32>(config.seed)?;
+        network.set_fine_tune(config.fine_tune);
         let optimizer = config.optimizer.build::<f32>()?;
         Ok(Self {
             preprocessor: Preprocessor::new(&dataset.train),

@@ -44,6 +44,16 @@ pub enum ScheduleKind {
     Step,
 }
 
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum FineTuneKind {
+    /// Every layer learns (the report's fine-tuning).
+    Full,
+    /// Frozen backbone (evaluation mode, no backward, no optimizer state); only the head learns.
+    FeatureExtraction,
+    /// The backbone learns at --backbone-rate × the learning rate.
+    LowerBackboneRate,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum InitKind {
     /// PyTorch's default: U(±1/√fan_in) for weights and biases.
@@ -142,6 +152,12 @@ pub struct TrainArgs {
     /// Write the whole run here at the end (weights, optimizer state, step, curves, sampler position).
     #[arg(long)]
     pub save_run: Option<PathBuf>,
+    /// How the layers before the classification head learn (with --init-from: fine-tuning modes).
+    #[arg(long, value_enum, default_value = "full")]
+    pub fine_tune: FineTuneKind,
+    /// With --fine-tune lower-backbone-rate: the backbone's factor of the learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub backbone_rate: f64,
     /// Stop after this step, leaving the run unfinished (write it with --save-run, continue it with --resume).
     #[arg(long)]
     pub stop_at: Option<usize>,

@@ -8,12 +8,12 @@ use backprop_lab::budget::MemoryBudget;
 use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::gpu::{AdapterSummary, Backend, GpuContext, GpuTrainer};
 use backprop_lab::layers::LinearInit;
-use backprop_lab::model::{LossKind, MlpConfig, ModelConfig, ModelKind, Normalization};
+use backprop_lab::model::{FineTune, LossKind, MlpConfig, ModelConfig, ModelKind, Normalization};
 use backprop_lab::optim::{OptimizerConfig, OptimizerKind};
 use backprop_lab::train::{curves_csv, run_data_parallel, CurvePoint, Schedule, StepOutcome, TrainConfig, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::args::{InitKind, ScheduleKind, TrainArgs};
+use super::args::{FineTuneKind, InitKind, ScheduleKind, TrainArgs};
 use super::{png, weights};
 
 fn train_config(args: &TrainArgs) -> TrainConfig {
@@ -80,6 +80,13 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
             None => preset.schedule,
         },
         changes: Vec::new(),
+        fine_tune: match args.fine_tune {
+            FineTuneKind::Full => FineTune::Full,
+            FineTuneKind::FeatureExtraction => FineTune::FeatureExtraction,
+            FineTuneKind::LowerBackboneRate => FineTune::LowerBackboneRate {
+                factor: args.backbone_rate,
+            },
+        },
     }
 }
 

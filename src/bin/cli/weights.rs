@@ -50,11 +50,11 @@ pub fn init_from(path: &Path, trainers: &mut [Trainer]) -> Result<(), String> {
     Ok(())
 }
 
-/// The module name of the network's last layer with parameters (its classification head).
+/// The module name of the network's classification head.
 fn head_module(network: &mut Network<f32>) -> Option<String> {
-    let mut last = None;
-    network.visit_params(&mut |layer, _| last = Some(layer));
-    last.and_then(|i| network.module_names().get(i).cloned())
+    network
+        .head_layer()
+        .and_then(|i| network.module_names().get(i).cloned())
 }
 
 /// Writes the trained model's weights with its configuration in the metadata.
