@@ -27,6 +27,9 @@ pub enum TrainError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
+    /// Weights that could not be written or loaded.
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
     #[error(
         "step {step}: the training loss became {loss} (expected a finite number); training paused. \
          The learning rate ({learning_rate}) is probably too high for this model: try a smaller one."

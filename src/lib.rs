@@ -19,6 +19,7 @@ pub mod optim;
 mod scalar;
 pub mod session;
 pub mod train;
+pub mod transfer;
 pub mod weights;
 
 pub use scalar::Scalar;

@@ -28,6 +28,7 @@ mod pickle_scan;
 mod preprocess;
 mod sampler;
 mod split;
+mod subset;
 mod synthetic;
 
 pub use archive::{write_archive, ArchiveFormat};

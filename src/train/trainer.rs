@@ -113,6 +113,12 @@ impl Trainer {
         &self.last_batch
     }
 
+    /// Preprocesses with `preprocessor` instead of the training set's own mean image (e.g. that of the data a
+    /// model was pretrained on, which its weights expect).
+    pub fn set_preprocessor(&mut self, preprocessor: Preprocessor) {
+        self.preprocessor = preprocessor;
+    }
+
     pub fn preprocessor(&self) -> &Preprocessor {
         &self.preprocessor
     }

@@ -7,7 +7,7 @@ use backprop_lab::model::{Activation, ModelKind};
 use backprop_lab::optim::OptimizerKind;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use super::{synth, weights};
+use super::{synth, transfer, weights};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +32,9 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// List the tensors (name, dtype, shape) and metadata of a .safetensors file.
     Inspect(weights::InspectArgs),
+    /// The transfer experiment: pretrain on CIFAR-10's six animal classes, then learn the four vehicle classes
+    /// from a few labelled images from scratch, with frozen features + a new head, and with full fine-tuning.
+    Transfer(transfer::TransferArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]

@@ -9,6 +9,7 @@ mod gradcheck;
 mod png;
 mod synth;
 mod train;
+mod transfer;
 mod weights;
 
 use args::{Cli, Command};
@@ -20,6 +21,7 @@ pub fn main() -> ExitCode {
         Command::Gradcheck(args) => gradcheck::gradcheck(args),
         Command::Synth(args) => synth::synth(args),
         Command::Inspect(args) => weights::inspect(args),
+        Command::Transfer(args) => transfer::transfer(args),
     };
     match result {
         Ok(code) => code,
