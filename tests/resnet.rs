@@ -105,3 +105,21 @@ fn resnet_state_dict_has_torchvision_names() {
         assert!(!names.iter().any(|(n, _)| n.starts_with("layer1.0.downsample")));
     }
 }
+
+#[test]
+fn the_reports_resnet34_recipe_is_a_valid_preset() {
+    use backprop_lab::train::{Schedule, TrainConfig};
+    let preset = TrainConfig::resnet34_fine_tuning();
+    assert_eq!((preset.batch_size, preset.steps, preset.eval_every), (32, 5000, 500));
+    assert_eq!(preset.optimizer.learning_rate(), 1e-3);
+    assert_eq!(
+        preset.schedule,
+        Schedule::Step {
+            every: 1500,
+            factor: 0.1
+        }
+    );
+    assert_eq!(preset.schedule.factor(1499, 5000), 1.0);
+    assert!((preset.schedule.factor(3000, 5000) - 0.01).abs() < 1e-12);
+    preset.validate().expect("fits the memory budget and validates");
+}
