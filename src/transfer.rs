@@ -142,6 +142,20 @@ fn run(
     })
 }
 
+/// The names of `classes`, in their new order.
+fn class_names(dataset: &Dataset, classes: &[u8]) -> Vec<String> {
+    classes
+        .iter()
+        .map(|&c| {
+            dataset
+                .class_names
+                .get(usize::from(c))
+                .cloned()
+                .unwrap_or_else(|| c.to_string())
+        })
+        .collect()
+}
+
 /// Runs the experiment on `dataset` (CIFAR-10); `on_point(phase, point)` sees every curve point as it comes.
 pub fn run_transfer(
     config: &TransferConfig,
@@ -152,6 +166,7 @@ pub fn run_transfer(
         train: dataset.train.classes(&config.source_classes, None),
         test: dataset.test.classes(&config.source_classes, None),
         name: format!("{} source classes", dataset.name),
+        class_names: class_names(dataset, &config.source_classes),
     };
     let source_classes = config.source_classes.len();
     let mut pretrainer = Trainer::new(
@@ -176,6 +191,7 @@ pub fn run_transfer(
             train: dataset.train.classes(&config.target_classes, Some(per_class)),
             test: target_test.clone(),
             name: format!("{} target classes", dataset.name),
+            class_names: class_names(dataset, &config.target_classes),
         };
         let fine_tune = match start {
             Start::FrozenFeatures => FineTune::FeatureExtraction,
