@@ -67,6 +67,8 @@ impl Start {
 /// One training run's result.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RunResult {
+    /// The run's training configuration.
+    pub config: TrainConfig,
     pub curves: Vec<CurvePoint>,
     pub final_test_accuracy: f64,
     pub wall_seconds: f64,
@@ -135,6 +137,7 @@ fn run(
     }
     let curves = trainer.curves().to_vec();
     Ok(RunResult {
+        config: trainer.config().clone(),
         final_test_accuracy: curves.last().map_or(0.0, |p| p.test_accuracy),
         curves,
         wall_seconds: started.elapsed().as_secs_f64(),

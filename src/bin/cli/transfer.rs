@@ -90,11 +90,14 @@ pub fn transfer(args: TransferArgs) -> Result<ExitCode, String> {
         let path = args.out.join(name);
         std::fs::write(&path, contents).map_err(|e| format!("{}: cannot write: {e}", path.display()))
     };
-    write("pretrain.csv", curves_csv(&result.pretrain.curves))?;
+    write(
+        "pretrain.csv",
+        curves_csv(&result.pretrain.curves, &result.pretrain.config),
+    )?;
     for run in &result.downstream {
         let start = serde_json::to_value(run.start).map_err(|e| e.to_string())?;
         let name = format!("{}-{}.csv", run.labelled_images, start.as_str().unwrap_or("run"));
-        write(&name, curves_csv(&run.result.curves))?;
+        write(&name, curves_csv(&run.result.curves, &run.result.config))?;
     }
     let json = serde_json::json!({ "config": config, "result": result });
     write(
