@@ -37,6 +37,13 @@ fn native() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// The GPU bench drives wgpu natively; in a wasm build (`wasm-pack test` compiles the examples too) it says so.
+#[cfg(target_arch = "wasm32")]
+fn gpu() -> Result<(), Box<dyn Error>> {
+    Err("bench gpu runs natively only (the page's WebGPU path is measured in the browser)".into())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn gpu() -> Result<(), Box<dyn Error>> {
     use backprop_lab::gpu::{bench as gpu_bench, GpuContext};
     let context = || GpuContext::new_blocking(None);
