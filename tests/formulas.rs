@@ -1,23 +1,56 @@
-//! The MathML formulas of the "inside a layer" panel: every layer kind resolves from its display name,
+//! The MathML formulas of the "inside a layer" panel: every real layer finds its kind's formulas,
 //! every formula is a well-formed `<math>` element, and the gradients are the corrected ones.
 use backprop_lab::formulas::*;
+use backprop_lab::layers::{Layer, LayerKind, LayerNormComposed};
+use backprop_lab::model::{
+    Activation, CnnConfig, LossKind, MlpConfig, ModelConfig, Network, Normalization, ResnetConfig, Stem,
+};
 
-/// One realistic `Layer::name()` per kind, with the kind it must resolve to.
-const FULL_NAMES: [(&str, &str); 13] = [
-    ("Linear(3072→100)", "Linear"),
-    ("ELU", "ELU"),
-    ("ReLU", "ReLU"),
-    ("Tanh", "Tanh"),
-    ("Softmax", "Softmax"),
-    ("BatchNorm1d(100)", "BatchNorm1d"),
-    ("BatchNorm2d(64)", "BatchNorm2d"),
-    ("LayerNorm(100)", "LayerNorm"),
-    ("LayerNormComposed(100)", "LayerNormComposed"),
-    ("Conv2d(3→64, 3×3, stride 1, pad 1)", "Conv2d"),
-    ("MaxPool2d(3×3, stride 2, pad 1)", "MaxPool2d"),
-    ("GlobalAvgPool(192)", "GlobalAvgPool"),
-    ("PreAct(64, 3×3)", "PreAct"),
-];
+/// The kinds of the layers the lab's real models are made of — every MLP variant (both losses, every activation
+/// and normalisation), the small CNN, the ConvNet and a narrow ResNet-18 with a CIFAR stem (both shortcut kinds)
+/// — plus the composed LayerNorm, which the report builds alone for its comparison.
+fn real_layer_kinds() -> Vec<(String, LayerKind)> {
+    let mut networks: Vec<Network<f64>> = Vec::new();
+    for activation in [Activation::Elu, Activation::Relu, Activation::Tanh] {
+        for normalization in [Normalization::None, Normalization::BatchNorm, Normalization::LayerNorm] {
+            for loss in [LossKind::SoftmaxCrossEntropy, LossKind::SoftmaxThenCrossEntropy] {
+                let config = MlpConfig {
+                    input_features: 12,
+                    hidden: vec![6],
+                    activation,
+                    normalization,
+                    loss,
+                    ..MlpConfig::default()
+                };
+                networks.push(config.build(1).expect("a valid MLP"));
+            }
+        }
+    }
+    let resnet = ResnetConfig::resnet18(10)
+        .with_stem(Stem::Cifar)
+        .with_widths([4, 8, 8, 8])
+        .with_blocks([1, 1, 1, 1])
+        .cnn();
+    for cnn in [CnnConfig::small_cnn(), CnnConfig::convnet(), resnet] {
+        networks.push(ModelConfig::Cnn(cnn).build(1).expect("a valid CNN"));
+    }
+    let mut kinds: Vec<(String, LayerKind)> = networks
+        .iter()
+        .flat_map(|network| network.layers().iter().map(|layer| (layer.name(), layer.kind())))
+        .collect();
+    let composed = LayerNormComposed::<f64>::new(6);
+    kinds.push((composed.name(), composed.kind()));
+    kinds
+}
+
+/// The formulas of one real layer of each topic, found through the layer's kind.
+fn layer(topic: Topic) -> LayerFormulas {
+    let (_, kind) = real_layer_kinds()
+        .into_iter()
+        .find(|(_, kind)| Topic::of_layer(kind) == topic)
+        .unwrap_or_else(|| panic!("no real layer of topic {topic:?}"));
+    for_kind(&kind)
+}
 
 // ---------------------------------------------------------------------------------------------
 // A small MathML checker: parses the element tree and enforces the structure MathML needs.
@@ -276,13 +309,13 @@ fn text(source: impl AsRef<str>) -> String {
     check_formula(source).unwrap_or_else(|e| panic!("{e}")).text()
 }
 
-/// Every formula set the module offers: all layer kinds and both losses.
+/// Every formula set the module offers: all layer topics and both losses.
 fn all_formulas() -> Vec<LayerFormulas> {
-    let layers = FULL_NAMES
-        .iter()
-        .map(|(name, _)| for_layer(name).unwrap_or_else(|| panic!("{name} unknown")));
-    let losses = ["softmax-cross-entropy", "cross-entropy"].map(|name| for_loss(name).expect(name));
-    layers.chain(losses).collect()
+    Topic::LAYERS
+        .into_iter()
+        .chain(Topic::LOSSES)
+        .map(Topic::formulas)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,35 +354,67 @@ fn the_checker_rejects_malformed_mathml() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn every_layer_kind_resolves_from_its_full_display_name() {
-    let kinds: Vec<&str> = FULL_NAMES.iter().map(|(_, kind)| *kind).collect();
-    assert_eq!(kinds, LAYER_KINDS, "the test's names must cover LAYER_KINDS in order");
-    for (name, kind) in FULL_NAMES {
-        let formulas = for_layer(name).unwrap_or_else(|| panic!("{name} did not resolve"));
-        assert_eq!(formulas.kind, kind, "{name}");
-        assert_eq!(
-            for_layer(kind),
-            Some(formulas),
-            "the bare kind {kind} must give the same formulas"
+fn every_real_layer_finds_the_formulas_of_its_own_kind() {
+    let kinds = real_layer_kinds();
+    for (name, kind) in &kinds {
+        let formulas = for_kind(kind);
+        let topic = Topic::of_layer(kind);
+        assert_eq!(formulas.kind, topic.name(), "{name}");
+        assert!(
+            name.starts_with(topic.name()),
+            "{name} is shown with the formulas of {}",
+            topic.name()
         );
+    }
+    // The real models use every layer topic: none is dead, none is missing.
+    for topic in Topic::LAYERS {
+        assert!(
+            kinds.iter().any(|(_, kind)| Topic::of_layer(kind) == topic),
+            "no real layer has topic {topic:?}"
+        );
+    }
+    // Both shortcut kinds of the ResNet block are among them.
+    let projections: Vec<bool> = kinds
+        .iter()
+        .filter_map(|(_, kind)| match kind {
+            LayerKind::BasicBlock { projection, .. } => Some(*projection),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        projections.contains(&true) && projections.contains(&false),
+        "{projections:?}"
+    );
+}
+
+#[test]
+fn every_network_loss_has_its_formulas() {
+    for (loss, name) in [
+        (LossKind::SoftmaxCrossEntropy, "softmax-cross-entropy"),
+        (LossKind::SoftmaxThenCrossEntropy, "cross-entropy"),
+    ] {
+        assert_eq!(for_loss(loss).kind, name);
     }
 }
 
 #[test]
-fn unknown_names_resolve_to_none() {
-    for name in [
-        "Unknown(3)",
-        "",
-        "(3)",
-        "Linear2(3→4)",
-        "LayerNormX(100)",
-        "linear(3→4)",
-        "Conv3d(3→64)",
-    ] {
-        assert_eq!(for_layer(name), None, "{name:?}");
+fn topics_resolve_by_their_exact_names_only() {
+    for topic in Topic::LAYERS.into_iter().chain(Topic::LOSSES) {
+        assert_eq!(Topic::from_name(topic.name()), Some(topic));
+        assert_eq!(for_name(topic.name()), Some(topic.formulas()));
     }
-    for name in ["", "mse", "Softmax", "cross_entropy", "softmax"] {
-        assert_eq!(for_loss(name), None, "{name:?}");
+    for name in [
+        "Unknown",
+        "",
+        "Linear(3→4)",
+        "linear",
+        "LayerNormX",
+        "Conv3d",
+        "mse",
+        "cross_entropy",
+        "softmax",
+    ] {
+        assert_eq!(for_name(name), None, "{name:?}");
     }
 }
 
@@ -378,48 +443,46 @@ fn every_formula_is_a_well_formed_block_math_element() {
 
 #[test]
 fn gradients_come_in_the_documented_order() {
-    let denominators = |name: &str| -> Vec<String> {
-        let formulas = for_layer(name)
-            .or_else(|| for_loss(name))
-            .unwrap_or_else(|| panic!("{name}"));
+    let denominators = |topic: Topic| -> Vec<String> {
+        let formulas = topic.formulas();
         formulas
             .backward
             .iter()
             .map(|b| first_fraction(b).trim_start_matches("∂L∂").to_owned())
             .collect()
     };
-    assert_eq!(denominators("Linear(3072→100)"), ["X", "W", "b"]);
-    assert_eq!(denominators("LayerNorm(100)"), ["x", "γ", "β"]);
-    assert_eq!(denominators("LayerNormComposed(100)"), ["x", "γ", "β"]);
-    assert_eq!(denominators("BatchNorm1d(100)"), ["x", "γ", "β"]);
-    assert_eq!(denominators("BatchNorm2d(64)"), ["x", "γc", "βc"]);
-    assert_eq!(denominators("Conv2d(3→64, 3×3, stride 1, pad 1)"), ["Xn", "Wmat", "bo"]);
-    assert_eq!(denominators("PreAct(64, 3×3)"), ["r", "a", "x"]);
-    assert_eq!(denominators("softmax-cross-entropy"), ["Z"]);
-    assert_eq!(denominators("cross-entropy"), ["X"]);
-    for name in ["ELU", "ReLU", "Tanh", "Softmax"] {
-        assert_eq!(denominators(name), ["X"], "{name}");
+    assert_eq!(denominators(Topic::Linear), ["X", "W", "b"]);
+    assert_eq!(denominators(Topic::LayerNorm), ["x", "γ", "β"]);
+    assert_eq!(denominators(Topic::LayerNormComposed), ["x", "γ", "β"]);
+    assert_eq!(denominators(Topic::BatchNorm1d), ["x", "γ", "β"]);
+    assert_eq!(denominators(Topic::BatchNorm2d), ["x", "γc", "βc"]);
+    assert_eq!(denominators(Topic::Conv2d), ["Xn", "Wmat", "bo"]);
+    assert_eq!(denominators(Topic::PreAct), ["r", "a", "x"]);
+    assert_eq!(denominators(Topic::BasicBlock), ["z", "r1", "x"]);
+    assert_eq!(denominators(Topic::SoftmaxCrossEntropy), ["Z"]);
+    assert_eq!(denominators(Topic::CrossEntropy), ["X"]);
+    for topic in [Topic::Elu, Topic::Relu, Topic::Tanh, Topic::Softmax] {
+        assert_eq!(denominators(topic), ["X"], "{topic:?}");
     }
 }
 
 #[test]
 fn the_formulas_are_the_corrected_ones() {
-    let layer = |name: &str| for_layer(name).unwrap_or_else(|| panic!("{name}"));
-    let linear = layer("Linear(3072→100)");
+    let linear = layer(Topic::Linear);
     assert_eq!(text(&linear.forward), "Y=XW⊤+𝟏b⊤");
     assert_eq!(text(&linear.backward[0]), "∂L∂X=∂L∂YW");
     assert_eq!(text(&linear.backward[1]), "∂L∂W=(∂L∂Y)⊤X");
     assert_eq!(text(&linear.backward[2]), "∂L∂b=𝟏⊤∂L∂Y");
 
-    let elu = text(&layer("ELU").backward[0]);
+    let elu = text(&layer(Topic::Elu).backward[0]);
     assert!(
         elu.starts_with("∂L∂X=∂L∂Y∘h′(X),h′(x)={1ifx>0ex=h(x)+1otherwise"),
         "{elu}"
     );
-    assert!(text(&layer("Tanh").backward[0]).ends_with("=1−y2"));
-    assert!(text(&layer("Softmax").backward[0]).starts_with("∂L∂X=Y∘(∂L∂Y−rowsum(∂L∂Y∘Y))"));
+    assert!(text(&layer(Topic::Tanh).backward[0]).ends_with("=1−y2"));
+    assert!(text(&layer(Topic::Softmax).backward[0]).starts_with("∂L∂X=Y∘(∂L∂Y−rowsum(∂L∂Y∘Y))"));
 
-    let layer_norm = layer("LayerNorm(100)");
+    let layer_norm = layer(Topic::LayerNorm);
     let dx = text(&layer_norm.backward[0]);
     assert!(dx.starts_with("∂L∂x=1σ2+ε(g−mean(g)−x^⋅mean(g∘x^))g=∂L∂y∘γ"), "{dx}");
     assert!(
@@ -430,42 +493,50 @@ fn the_formulas_are_the_corrected_ones() {
     assert_eq!(text(&layer_norm.backward[2]), "∂L∂β=𝟏⊤∂L∂Y");
     assert!(text(&layer_norm.forward).contains("x^=x−μσ2+ε,y=γ∘x^+β"));
     assert_eq!(
-        layer("LayerNormComposed(100)").backward,
+        layer(Topic::LayerNormComposed).backward,
         layer_norm.backward,
         "the same math"
     );
 
-    let batch_norm = text(&layer("BatchNorm1d(100)").backward[0]);
+    let batch_norm = text(&layer(Topic::BatchNorm1d).backward[0]);
     assert!(
         batch_norm.ends_with("mean(v)=1S∑n=1Svn"),
         "over the batch: {batch_norm}"
     );
-    assert!(text(layer("BatchNorm1d(100)").forward).contains("μrun←(1−m)μrun+mμ"));
+    assert!(text(layer(Topic::BatchNorm1d).forward).contains("μrun←(1−m)μrun+mμ"));
 
-    let conv = layer("Conv2d(3→64, 3×3, stride 1, pad 1)");
+    let conv = layer(Topic::Conv2d);
     assert!(text(&conv.forward).ends_with("Hout=⌊H+2p−ks⌋+1"));
     assert_eq!(text(&conv.backward[0]), "∂L∂Xn=col2im(Wmat⊤∂L∂Yn)");
     assert_eq!(text(&conv.backward[1]), "∂L∂Wmat=∑n∂L∂Yn⋅col(Xn)⊤");
 
-    assert!(text(layer("MaxPool2d(3×3, stride 2, pad 1)").forward).contains("=−∞"));
-    assert_eq!(text(&layer("GlobalAvgPool(192)").backward[0]), "∂L∂xn,c,h,w=1HW∂L∂yn,c");
-    let pre_act = text(&layer("PreAct(64, 3×3)").backward[2]);
+    assert!(text(layer(Topic::MaxPool2d).forward).contains("=−∞"));
+    assert_eq!(text(&layer(Topic::GlobalAvgPool).backward[0]), "∂L∂xn,c,h,w=1HW∂L∂yn,c");
+    let pre_act = text(&layer(Topic::PreAct).backward[2]);
     assert!(
         pre_act.starts_with("∂L∂x=∂L∂y+"),
         "the skip adds ∂L/∂y unchanged: {pre_act}"
     );
 
-    let fused = for_loss("softmax-cross-entropy").expect("fused loss");
+    let block = layer(Topic::BasicBlock);
+    assert_eq!(text(&block.backward[0]), "∂L∂z=∂L∂y∘[z>0]");
+    assert!(
+        text(&block.backward[2]).ends_with("+shortcut⊤∂L∂z"),
+        "the shortcut's gradient is added at x: {}",
+        text(&block.backward[2])
+    );
+
+    let fused = for_loss(LossKind::SoftmaxCrossEntropy);
     assert_eq!(fused.kind, "softmax-cross-entropy");
     assert_eq!(text(&fused.backward[0]), "∂L∂Z=Y−TS");
-    let cross_entropy = for_loss("cross-entropy").expect("cross-entropy");
+    let cross_entropy = for_loss(LossKind::SoftmaxThenCrossEntropy);
     assert_eq!(cross_entropy.kind, "cross-entropy");
     assert_eq!(text(&cross_entropy.backward[0]), "∂L∂X=−1ST⊘X");
 }
 
 #[test]
 fn the_formulas_serialise_for_the_page() {
-    let value = serde_json::to_value(for_layer("Linear(3072→100)").expect("Linear")).expect("serialises");
+    let value = serde_json::to_value(layer(Topic::Linear)).expect("serialises");
     assert_eq!(value["kind"], "Linear");
     assert_eq!(value["backward"].as_array().map(Vec::len), Some(3));
     for field in ["summary", "forward", "notes"] {

@@ -17,7 +17,6 @@ macro_rules! w_mat {
 /// 2-D convolution lowered to a matrix product with im2col.
 pub(super) fn conv2d() -> Formulas {
     Formulas {
-        kind: "Conv2d",
         summary: "Slides C_out learned k×k filters over the (zero-padded) input channels with stride s, each \
                   producing one output feature map.",
         forward: math!(lines!(
@@ -93,7 +92,6 @@ pub(super) fn conv2d() -> Formulas {
 /// Max pooling over `k × k` windows.
 pub(super) fn max_pool_2d() -> Formulas {
     Formulas {
-        kind: "MaxPool2d",
         summary: "Keeps the largest value of every k×k window (stride s) of each channel.",
         forward: math!(lines!(
             concat!(
@@ -140,7 +138,6 @@ pub(super) fn max_pool_2d() -> Formulas {
 /// Global average pooling over each channel's feature map.
 pub(super) fn global_avg_pool() -> Formulas {
     Formulas {
-        kind: "GlobalAvgPool",
         summary: "Reduces each channel's H×W feature map to its mean, one number per channel.",
         forward: math!(
             sub!("y", idx!("<mi>n</mi>", "<mi>c</mi>")),
@@ -164,7 +161,6 @@ pub(super) fn global_avg_pool() -> Formulas {
 /// The pre-activation residual block.
 pub(super) fn pre_act() -> Formulas {
     Formulas {
-        kind: "PreAct",
         summary: "A pre-activation residual block: batch norm, ReLU and a same-size convolution, added to the \
                   block's input by a skip connection.",
         forward: math!(lines!(
@@ -209,5 +205,77 @@ pub(super) fn pre_act() -> Formulas {
                 Jacobian applied to ∂L/∂a is the BatchNorm2d ∂L/∂x formula. The skip connection's Jacobian is the \
                 identity, so ∂L/∂y is added unchanged. The parameter gradients are those of the BN (γ, β, from \
                 ∂L/∂a) and of the Conv (W, b, from ∂L/∂y).",
+    }
+}
+
+/// torchvision's ResNet `BasicBlock`.
+pub(super) fn basic_block() -> Formulas {
+    Formulas {
+        summary: "A ResNet block: two 3×3 convolutions, each followed by batch norm, the first also by ReLU; their \
+                  result is added to the shortcut (the input itself, or a 1×1 convolution and batch norm when the \
+                  block changes width or resolution), then passed through ReLU.",
+        forward: math!(lines!(
+            concat!(
+                sub!("a", "<mn>1</mn>"),
+                "<mo>=</mo>",
+                sub!("Conv", "<mn>1</mn>"),
+                paren!("<mi>x</mi>"),
+                gap!(),
+                sub!("r", "<mn>1</mn>"),
+                "<mo>=</mo><mi>ReLU</mi>",
+                paren!(sub!("BN", "<mn>1</mn>"), paren!(sub!("a", "<mn>1</mn>")))
+            ),
+            concat!(
+                "<mi>z</mi><mo>=</mo>",
+                sub!("BN", "<mn>2</mn>"),
+                paren!(sub!("Conv", "<mn>2</mn>"), paren!(sub!("r", "<mn>1</mn>"))),
+                "<mo>+</mo><mi>shortcut</mi>",
+                paren!("<mi>x</mi>"),
+                gap!(),
+                "<mi>y</mi><mo>=</mo><mi>ReLU</mi>",
+                paren!("<mi>z</mi>")
+            ),
+            concat!(
+                "<mi>shortcut</mi>",
+                paren!("<mi>x</mi>"),
+                "<mo>=</mo><mi>x</mi><mtext>&#160;or&#160;</mtext>",
+                sub!("BN", "<mi>d</mi>"),
+                paren!(sub!("Conv", "<mi>d</mi>"), paren!("<mi>x</mi>"))
+            )
+        )),
+        backward: vec![
+            math!(
+                dl!("<mi>z</mi>"),
+                "<mo>=</mo>",
+                dl!("<mi>y</mi>"),
+                "<mo>∘</mo><mrow><mo>[</mo><mi>z</mi><mo>&gt;</mo><mn>0</mn><mo>]</mo></mrow>"
+            ),
+            math!(
+                dl!(sub!("r", "<mn>1</mn>")),
+                "<mo>=</mo>",
+                tr!(sub!("Conv", "<mn>2</mn>")),
+                tr!(sub!("BN", "<mn>2</mn>")),
+                dl!("<mi>z</mi>")
+            ),
+            math!(
+                dl!("<mi>x</mi>"),
+                "<mo>=</mo>",
+                tr!(sub!("Conv", "<mn>1</mn>")),
+                tr!(sub!("BN", "<mn>1</mn>")),
+                paren!(
+                    dl!(sub!("r", "<mn>1</mn>")),
+                    "<mo>∘</mo><mrow><mo>[</mo>",
+                    sub!("r", "<mn>1</mn>"),
+                    "<mo>&gt;</mo><mn>0</mn><mo>]</mo></mrow>"
+                ),
+                "<mo>+</mo>",
+                tr!("<mi>shortcut</mi>"),
+                dl!("<mi>z</mi>")
+            ),
+        ],
+        notes: "Each ᵀ is the transposed Jacobian of that step, applied by the step's own backward (Conv2d, \
+                BatchNorm2d). The sum sends ∂L/∂z unchanged into both branches, and their gradients are added at \
+                x; the identity shortcut's transposed Jacobian is the identity. The parameter gradients are those \
+                of each convolution (W) and batch norm (γ, β), from the gradient reaching it.",
     }
 }

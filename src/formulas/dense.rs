@@ -4,7 +4,6 @@ use super::Formulas;
 /// `Y = X Wᵀ + 𝟏 bᵀ` and its three gradients.
 pub(super) fn linear() -> Formulas {
     Formulas {
-        kind: "Linear",
         summary: "A fully connected layer: every output is a weighted sum of all the inputs plus a bias.",
         forward: math!(
             "<mi>Y</mi><mo>=</mo><mi>X</mi>",
@@ -68,7 +67,6 @@ macro_rules! cases_positive {
 /// ELU with α = 1.
 pub(super) fn elu() -> Formulas {
     Formulas {
-        kind: "ELU",
         summary: "The exponential linear unit (α = 1): the identity for positive inputs, a smooth exponential \
                   saturating at −1 for negative ones.",
         forward: math!(
@@ -98,7 +96,6 @@ pub(super) fn elu() -> Formulas {
 /// ReLU.
 pub(super) fn relu() -> Formulas {
     Formulas {
-        kind: "ReLU",
         summary: "The rectified linear unit: negative inputs are set to zero, positive ones pass unchanged.",
         forward: math!(
             "<mi>y</mi><mo>=</mo><mi>h</mi>",
@@ -119,7 +116,6 @@ pub(super) fn relu() -> Formulas {
 /// Tanh.
 pub(super) fn tanh() -> Formulas {
     Formulas {
-        kind: "Tanh",
         summary: "The hyperbolic tangent: squashes every input into (−1, 1).",
         forward: math!(
             "<mi>y</mi><mo>=</mo><mi>h</mi>",
@@ -149,7 +145,6 @@ pub(super) fn tanh() -> Formulas {
 /// Row-wise softmax.
 pub(super) fn softmax() -> Formulas {
     Formulas {
-        kind: "Softmax",
         summary: "Turns each row of scores into a probability distribution: positive entries that sum to 1.",
         forward: math!(
             sub!("y", "<mi>i</mi>"),

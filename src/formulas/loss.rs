@@ -16,7 +16,6 @@ macro_rules! mean_over_batch_sum_classes {
 /// Softmax fused with cross-entropy, on logits.
 pub(super) fn softmax_cross_entropy() -> Formulas {
     Formulas {
-        kind: "softmax-cross-entropy",
         summary: "Softmax and cross-entropy in one step, on the logits: the numerically stable default training loss.",
         forward: math!(lines!(
             concat!("<mi>Y</mi><mo>=</mo><mi>softmax</mi>", paren!("<mi>Z</mi>")),
@@ -42,7 +41,6 @@ pub(super) fn softmax_cross_entropy() -> Formulas {
 /// Cross-entropy on probabilities.
 pub(super) fn cross_entropy() -> Formulas {
     Formulas {
-        kind: "cross-entropy",
         summary: "Cross-entropy on probabilities (after a separate Softmax layer): the mean negative log-probability \
                   of the true class.",
         forward: math!(

@@ -6,7 +6,10 @@
 //! Every formula is a complete `<math display="block">…</math>` element built at compile time, so the
 //! page can insert it as it is. By concern: `mathml` (the building blocks), `dense` (Linear, the
 //! activations, Softmax), `normalization` (LayerNorm, BatchNorm), `convolution` (Conv2d, pooling, the
-//! PreAct block), `loss`.
+//! PreAct block, the ResNet BasicBlock), `loss`.
+//!
+//! A layer finds its formulas through its [`LayerKind`] ([`for_kind`]); lessons name them by [`Topic`]. Both
+//! mappings match every variant, so a new layer kind without formulas does not compile.
 #[macro_use]
 mod mathml;
 mod convolution;
@@ -14,15 +17,18 @@ mod dense;
 mod loss;
 mod normalization;
 
-use convolution::{conv2d, global_avg_pool, max_pool_2d, pre_act};
+use convolution::{basic_block, conv2d, global_avg_pool, max_pool_2d, pre_act};
 use dense::{elu, linear, relu, softmax, tanh};
 use loss::{cross_entropy, softmax_cross_entropy};
 use normalization::{batch_norm_1d, batch_norm_2d, layer_norm, layer_norm_composed};
 
-/// What the page shows for one layer kind.
+use crate::layers::LayerKind;
+use crate::model::{Activation, LossKind};
+
+/// What the page shows for one layer kind or loss.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerFormulas {
-    /// The layer kind, e.g. `"Linear"` (a loss's name for [`for_loss`]).
+    /// The topic's name ([`Topic::name`]), e.g. `"Linear"` or `"softmax-cross-entropy"`.
     pub kind: String,
     /// One plain-text sentence on what the layer does.
     pub summary: String,
@@ -34,19 +40,139 @@ pub struct LayerFormulas {
     pub notes: String,
 }
 
-/// [`LayerFormulas`] as written below: every formula a `&'static str` built at compile time.
+/// [`LayerFormulas`] as written in the submodules: every formula a `&'static str` built at compile time.
 struct Formulas {
-    kind: &'static str,
     summary: &'static str,
     forward: &'static str,
     backward: Vec<&'static str>,
     notes: &'static str,
 }
 
-impl From<Formulas> for LayerFormulas {
-    fn from(formulas: Formulas) -> Self {
-        Self {
-            kind: formulas.kind.into(),
+/// What a set of formulas is about: a kind of layer (whatever its sizes) or a loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Linear,
+    Elu,
+    Relu,
+    Tanh,
+    Softmax,
+    BatchNorm1d,
+    BatchNorm2d,
+    LayerNorm,
+    LayerNormComposed,
+    Conv2d,
+    MaxPool2d,
+    GlobalAvgPool,
+    PreAct,
+    BasicBlock,
+    /// The loss fused with the softmax (`∂L/∂Z = (Y − T)/S`).
+    SoftmaxCrossEntropy,
+    /// The loss on probabilities (`∂L/∂X = −(1/S) T ⊘ X`), after a separate [`Topic::Softmax`].
+    CrossEntropy,
+}
+
+impl Topic {
+    /// Every layer topic, in the order the page's legend lists them.
+    pub const LAYERS: [Topic; 14] = [
+        Topic::Linear,
+        Topic::Elu,
+        Topic::Relu,
+        Topic::Tanh,
+        Topic::Softmax,
+        Topic::BatchNorm1d,
+        Topic::BatchNorm2d,
+        Topic::LayerNorm,
+        Topic::LayerNormComposed,
+        Topic::Conv2d,
+        Topic::MaxPool2d,
+        Topic::GlobalAvgPool,
+        Topic::PreAct,
+        Topic::BasicBlock,
+    ];
+    /// Both loss topics.
+    pub const LOSSES: [Topic; 2] = [Topic::SoftmaxCrossEntropy, Topic::CrossEntropy];
+
+    /// The topic of a layer of this kind.
+    pub fn of_layer(kind: &LayerKind) -> Self {
+        match kind {
+            LayerKind::Linear { .. } => Self::Linear,
+            LayerKind::Activation(Activation::Elu) => Self::Elu,
+            LayerKind::Activation(Activation::Relu) => Self::Relu,
+            LayerKind::Activation(Activation::Tanh) => Self::Tanh,
+            LayerKind::Softmax => Self::Softmax,
+            LayerKind::BatchNorm1d { .. } => Self::BatchNorm1d,
+            LayerKind::BatchNorm2d { .. } => Self::BatchNorm2d,
+            LayerKind::LayerNorm { .. } => Self::LayerNorm,
+            LayerKind::LayerNormComposed { .. } => Self::LayerNormComposed,
+            LayerKind::Conv2d { .. } => Self::Conv2d,
+            LayerKind::MaxPool2d { .. } => Self::MaxPool2d,
+            LayerKind::GlobalAvgPool { .. } => Self::GlobalAvgPool,
+            LayerKind::PreAct { .. } => Self::PreAct,
+            LayerKind::BasicBlock { .. } => Self::BasicBlock,
+        }
+    }
+
+    /// The topic of a network's loss.
+    pub fn of_loss(loss: LossKind) -> Self {
+        match loss {
+            LossKind::SoftmaxCrossEntropy => Self::SoftmaxCrossEntropy,
+            LossKind::SoftmaxThenCrossEntropy => Self::CrossEntropy,
+        }
+    }
+
+    /// The name lessons use and [`LayerFormulas::kind`] shows: the layer's own name for its kind
+    /// (`"BatchNorm2d"`, `"ELU"`), a loss's in lower case (`"softmax-cross-entropy"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Linear => "Linear",
+            Self::Elu => "ELU",
+            Self::Relu => "ReLU",
+            Self::Tanh => "Tanh",
+            Self::Softmax => "Softmax",
+            Self::BatchNorm1d => "BatchNorm1d",
+            Self::BatchNorm2d => "BatchNorm2d",
+            Self::LayerNorm => "LayerNorm",
+            Self::LayerNormComposed => "LayerNormComposed",
+            Self::Conv2d => "Conv2d",
+            Self::MaxPool2d => "MaxPool2d",
+            Self::GlobalAvgPool => "GlobalAvgPool",
+            Self::PreAct => "PreAct",
+            Self::BasicBlock => "BasicBlock",
+            Self::SoftmaxCrossEntropy => "softmax-cross-entropy",
+            Self::CrossEntropy => "cross-entropy",
+        }
+    }
+
+    /// The topic called `name` ([`Topic::name`], exactly); `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::LAYERS
+            .into_iter()
+            .chain(Self::LOSSES)
+            .find(|topic| topic.name() == name)
+    }
+
+    /// The topic's formulas.
+    pub fn formulas(self) -> LayerFormulas {
+        let formulas = match self {
+            Self::Linear => linear(),
+            Self::Elu => elu(),
+            Self::Relu => relu(),
+            Self::Tanh => tanh(),
+            Self::Softmax => softmax(),
+            Self::BatchNorm1d => batch_norm_1d(),
+            Self::BatchNorm2d => batch_norm_2d(),
+            Self::LayerNorm => layer_norm(),
+            Self::LayerNormComposed => layer_norm_composed(),
+            Self::Conv2d => conv2d(),
+            Self::MaxPool2d => max_pool_2d(),
+            Self::GlobalAvgPool => global_avg_pool(),
+            Self::PreAct => pre_act(),
+            Self::BasicBlock => basic_block(),
+            Self::SoftmaxCrossEntropy => softmax_cross_entropy(),
+            Self::CrossEntropy => cross_entropy(),
+        };
+        LayerFormulas {
+            kind: self.name().into(),
             summary: formulas.summary.into(),
             forward: formulas.forward.into(),
             backward: formulas.backward.into_iter().map(String::from).collect(),
@@ -55,58 +181,17 @@ impl From<Formulas> for LayerFormulas {
     }
 }
 
-/// Every kind [`for_layer`] knows, for tests and the page's legend.
-pub const LAYER_KINDS: [&str; 13] = [
-    "Linear",
-    "ELU",
-    "ReLU",
-    "Tanh",
-    "Softmax",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "LayerNorm",
-    "LayerNormComposed",
-    "Conv2d",
-    "MaxPool2d",
-    "GlobalAvgPool",
-    "PreAct",
-];
-
-/// The loss names [`for_loss`] knows.
-pub const LOSS_NAMES: [&str; 2] = ["softmax-cross-entropy", "cross-entropy"];
-
-/// The formulas for a layer given its display name as produced by `Layer::name()`, e.g.
-/// `"Linear(3072→100)"`, `"ELU"`, `"BatchNorm2d(64)"` or `"Conv2d(3→64, 3×3, stride 1, pad 1)"`.
-///
-/// The kind is the prefix before `'('` (or the whole name); `None` for an unknown kind.
-pub fn for_layer(name: &str) -> Option<LayerFormulas> {
-    let kind = name.split('(').next().unwrap_or(name).trim();
-    let formulas: Formulas = match kind {
-        "Linear" => linear(),
-        "ELU" => elu(),
-        "ReLU" => relu(),
-        "Tanh" => tanh(),
-        "Softmax" => softmax(),
-        "BatchNorm1d" => batch_norm_1d(),
-        "BatchNorm2d" => batch_norm_2d(),
-        "LayerNorm" => layer_norm(),
-        "LayerNormComposed" => layer_norm_composed(),
-        "Conv2d" => conv2d(),
-        "MaxPool2d" => max_pool_2d(),
-        "GlobalAvgPool" => global_avg_pool(),
-        "PreAct" => pre_act(),
-        _ => return None,
-    };
-    Some(formulas.into())
+/// The formulas of a layer of this kind (`layer.kind()`).
+pub fn for_kind(kind: &LayerKind) -> LayerFormulas {
+    Topic::of_layer(kind).formulas()
 }
 
-/// The loss formulas: `name` is `"softmax-cross-entropy"` (fused with the softmax,
-/// `∂L/∂Z = (Y − T)/S`) or `"cross-entropy"` (on probabilities, `∂L/∂X = −(1/S) T ⊘ X`).
-/// `None` for an unknown name.
-pub fn for_loss(name: &str) -> Option<LayerFormulas> {
-    match name.trim() {
-        "softmax-cross-entropy" => Some(softmax_cross_entropy().into()),
-        "cross-entropy" => Some(cross_entropy().into()),
-        _ => None,
-    }
+/// The formulas of a network's loss.
+pub fn for_loss(loss: LossKind) -> LayerFormulas {
+    Topic::of_loss(loss).formulas()
+}
+
+/// The formulas of the topic called `name` (as lessons name them); `None` for an unknown name.
+pub fn for_name(name: &str) -> Option<LayerFormulas> {
+    Topic::from_name(name).map(Topic::formulas)
 }

@@ -92,7 +92,6 @@ const LAYER_NORM_BACKWARD_X: &str = math!(lines!(
 /// LayerNorm with the hand-derived backward pass.
 pub(super) fn layer_norm() -> Formulas {
     Formulas {
-        kind: "LayerNorm",
         summary: "Standardises each sample's features to mean 0 and variance 1, then scales by γ and shifts by β.",
         forward: LAYER_NORM_FORWARD,
         backward: vec![LAYER_NORM_BACKWARD_X, GAMMA_BACKWARD, BETA_BACKWARD],
@@ -106,7 +105,6 @@ pub(super) fn layer_norm() -> Formulas {
 /// LayerNorm chained from primitive steps, as autograd would do it.
 pub(super) fn layer_norm_composed() -> Formulas {
     Formulas {
-        kind: "LayerNormComposed",
         summary: "LayerNorm built from primitive steps (mean, centre, variance, normalise, affine) whose backward \
                   passes are chained, as autograd would do: a check on the hand-derived LayerNorm.",
         forward: LAYER_NORM_FORWARD,
@@ -141,7 +139,6 @@ macro_rules! running_statistics {
 /// BatchNorm over the rows of an `S × M` batch.
 pub(super) fn batch_norm_1d() -> Formulas {
     Formulas {
-        kind: "BatchNorm1d",
         summary: "Standardises each feature over the batch to mean 0 and variance 1, then scales by γ and shifts \
                   by β; evaluation uses running statistics instead of the batch's.",
         forward: math!(lines!(
@@ -200,7 +197,6 @@ macro_rules! sum_nhw {
 /// BatchNorm per channel over the batch and every pixel.
 pub(super) fn batch_norm_2d() -> Formulas {
     Formulas {
-        kind: "BatchNorm2d",
         summary: "Standardises each channel over the batch and all its pixels to mean 0 and variance 1, then \
                   scales by γ and shifts by β; evaluation uses running statistics.",
         forward: math!(lines!(

@@ -117,7 +117,12 @@ impl Builder<'_> {
                 out_features,
             } => self.linear(io, in_features, out_features),
             LayerKind::Activation(activation) => self.activation(io, activation),
-            LayerKind::BatchNorm {
+            LayerKind::BatchNorm1d {
+                features: channels,
+                momentum,
+                eps,
+            }
+            | LayerKind::BatchNorm2d {
                 channels,
                 momentum,
                 eps,
@@ -131,8 +136,19 @@ impl Builder<'_> {
             LayerKind::MaxPool2d { window } => self.max_pool(io, window),
             LayerKind::GlobalAvgPool { channels } => self.average_pool(io, channels),
             LayerKind::PreAct { window, momentum, eps } => self.pre_activation(io, window, momentum, eps),
-            LayerKind::Other(ref name) => Err(GpuError::Unsupported(name.clone())),
+            LayerKind::Softmax | LayerKind::LayerNormComposed { .. } | LayerKind::BasicBlock { .. } => {
+                Err(GpuError::Unsupported(kind.label().into()))
+            }
         }
+    }
+
+    /// Whether [`Self::layer`] builds a twin of `kind`: the report's separate Softmax and composed LayerNorm
+    /// exist for its comparisons only, and the ResNet block has no kernels yet.
+    pub fn has_twin(kind: &LayerKind) -> bool {
+        !matches!(
+            kind,
+            LayerKind::Softmax | LayerKind::LayerNormComposed { .. } | LayerKind::BasicBlock { .. }
+        )
     }
 
     /// Linear (`layers/linear.rs`): `Y = X Wᵀ + 1 bᵀ`; `∂L/∂W = (∂L/∂Y)ᵀ X`, `∂L/∂b = 1ᵀ ∂L/∂Y`,

@@ -80,8 +80,8 @@ impl GpuNetwork {
     /// the name of the first layer without a GPU kernel, or if the loss is not the fused softmax–cross-entropy.
     pub fn new(context: GpuContext, network: &mut Network<f32>) -> Result<Self, GpuError> {
         let kinds: Vec<LayerKind> = network.layers().iter().map(|l| l.kind()).collect();
-        if let Some(LayerKind::Other(name)) = kinds.iter().find(|k| matches!(k, LayerKind::Other(_))) {
-            return Err(GpuError::Unsupported(name.clone()));
+        if let Some(kind) = kinds.iter().find(|kind| !Builder::has_twin(kind)) {
+            return Err(GpuError::Unsupported(kind.label().into()));
         }
         if network.loss_name() != "SoftmaxCrossEntropy" {
             return Err(GpuError::Unsupported(format!("loss {}", network.loss_name())));

@@ -130,6 +130,15 @@ impl<T: Scalar> Layer<T> for BasicBlock<T> {
         )
     }
 
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::BasicBlock {
+            in_channels: self.conv1.window().channels,
+            out_channels: self.conv2.out_channels(),
+            stride: self.conv1.window().stride,
+            projection: self.projection.is_some(),
+        }
+    }
+
     fn output_features(&self, _input_features: usize) -> usize {
         let (c, h, w) = self.output_shape();
         c * h * w

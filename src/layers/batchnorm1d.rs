@@ -163,8 +163,8 @@ impl<T: Scalar> Layer<T> for BatchNorm1d<T> {
     }
 
     fn kind(&self) -> super::LayerKind {
-        super::LayerKind::BatchNorm {
-            channels: self.features(),
+        super::LayerKind::BatchNorm1d {
+            features: self.features(),
             momentum: self.momentum.to_f64_lossy(),
             eps: self.eps.to_f64_lossy(),
         }

@@ -61,7 +61,18 @@ impl<T: Scalar> Layer<T> for BatchNorm2d<T> {
     }
 
     fn kind(&self) -> super::LayerKind {
-        self.per_channel.kind()
+        match self.per_channel.kind() {
+            super::LayerKind::BatchNorm1d {
+                features,
+                momentum,
+                eps,
+            } => super::LayerKind::BatchNorm2d {
+                channels: features,
+                momentum,
+                eps,
+            },
+            other => other,
+        }
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(ParamView<'_, T>)) {

@@ -3,7 +3,9 @@ use crate::kernels::SlidingWindow;
 use crate::model::Activation;
 
 /// A layer's kind and shapes. [`crate::gpu`] builds its GPU twin of each layer from this (the CPU layer
-/// stays the one definition of the math; the twin names it).
+/// stays the one definition of the math; the twin names it), and [`crate::formulas::for_kind`] gives its
+/// formulas. Both match every variant, so a new layer kind without formulas (or without a GPU decision) does not
+/// compile; [`crate::layers::Layer::kind`] has no default, so neither does a new layer without a kind.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LayerKind {
     Linear {
@@ -11,13 +13,25 @@ pub enum LayerKind {
         out_features: usize,
     },
     Activation(Activation),
-    /// BatchNorm1d (`pixels` 1) or BatchNorm2d over `channels`.
-    BatchNorm {
+    /// The report's separate softmax layer (the networks fuse it into the loss instead).
+    Softmax,
+    BatchNorm1d {
+        features: usize,
+        momentum: f64,
+        eps: f64,
+    },
+    /// Statistics per channel over the batch and the pixels.
+    BatchNorm2d {
         channels: usize,
         momentum: f64,
         eps: f64,
     },
     LayerNorm {
+        features: usize,
+        eps: f64,
+    },
+    /// LayerNorm built from elementary steps, each with its own backward (the report's comparison).
+    LayerNormComposed {
         features: usize,
         eps: f64,
     },
@@ -38,6 +52,33 @@ pub enum LayerKind {
         momentum: f64,
         eps: f64,
     },
-    /// A layer with no twin (its name): the report's separate Softmax and composed LayerNorm.
-    Other(String),
+    /// torchvision's ResNet `BasicBlock`; `projection` when the shortcut is a 1×1 convolution + BatchNorm.
+    BasicBlock {
+        in_channels: usize,
+        out_channels: usize,
+        stride: usize,
+        projection: bool,
+    },
+}
+
+impl LayerKind {
+    /// The kind's name as the page and the formulas show it (`"Linear"`, `"ELU"`, `"BatchNorm2d"`, …).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Linear { .. } => "Linear",
+            Self::Activation(Activation::Elu) => "ELU",
+            Self::Activation(Activation::Relu) => "ReLU",
+            Self::Activation(Activation::Tanh) => "Tanh",
+            Self::Softmax => "Softmax",
+            Self::BatchNorm1d { .. } => "BatchNorm1d",
+            Self::BatchNorm2d { .. } => "BatchNorm2d",
+            Self::LayerNorm { .. } => "LayerNorm",
+            Self::LayerNormComposed { .. } => "LayerNormComposed",
+            Self::Conv2d { .. } => "Conv2d",
+            Self::MaxPool2d { .. } => "MaxPool2d",
+            Self::GlobalAvgPool { .. } => "GlobalAvgPool",
+            Self::PreAct { .. } => "PreAct",
+            Self::BasicBlock { .. } => "BasicBlock",
+        }
+    }
 }

@@ -57,6 +57,13 @@ impl<T: Scalar> Layer<T> for LayerNormComposed<T> {
         format!("LayerNormComposed({})", self.features())
     }
 
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::LayerNormComposed {
+            features: self.features(),
+            eps: self.eps.to_f64_lossy(),
+        }
+    }
+
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {
         // x: [S, M], y: [S, M]
         let (rows, cols) = input.dim();

@@ -106,10 +106,9 @@ pub trait Layer<T: Scalar>: Send {
     /// Visits every learnable parameter (in a fixed order).
     fn visit_params(&mut self, _visit: &mut dyn FnMut(ParamView<'_, T>)) {}
 
-    /// What the layer is, for backends that build a twin of it ([`crate::gpu`]).
-    fn kind(&self) -> LayerKind {
-        LayerKind::Other(self.name())
-    }
+    /// What the layer is: the formulas the page shows for it ([`crate::formulas::for_kind`]) and the twin
+    /// that accelerator backends build ([`crate::gpu`]). No default: a new layer must say what it is.
+    fn kind(&self) -> LayerKind;
 
     /// Visits non-learned state that evaluation depends on (running statistics).
     fn visit_buffers(&mut self, _visit: &mut dyn FnMut(&'static str, &mut [T])) {}

@@ -28,6 +28,10 @@ impl<T: Scalar> Layer<T> for Softmax {
         "Softmax".into()
     }
 
+    fn kind(&self) -> super::LayerKind {
+        super::LayerKind::Softmax
+    }
+
     fn forward(&mut self, input: ArrayView2<'_, T>, output: &mut Array2<T>, _mode: Mode) {
         // x: [S, C], y: [S, C], each row of y sums to 1
         softmax_rows(input, output);

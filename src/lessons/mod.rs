@@ -81,8 +81,7 @@ fn resolve(entry: &table::LessonEntry) -> Result<Lesson, ConfigError> {
         .formulas
         .iter()
         .map(|name| {
-            formulas::for_layer(name)
-                .or_else(|| formulas::for_loss(name))
+            formulas::for_name(name)
                 .ok_or_else(|| ConfigError::new("lesson formula", "a layer kind or loss name", format!("`{name}`")))
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -11,7 +11,7 @@ use crate::data::{IMAGE_SIZE, PIXELS};
 use crate::formulas;
 use crate::gradcheck::{self, Criterion, Sampling};
 use crate::layers::Mode;
-use crate::model::{CnnConfig, LossKind, ModelConfig, Network};
+use crate::model::{CnnConfig, ModelConfig, Network};
 use crate::train::TrainConfig;
 
 /// Histogram bins of the layer view.
@@ -167,10 +167,8 @@ impl Session {
         Ok(Response::Layer(LayerDetails {
             index,
             name: layer.name(),
-            formulas: formulas::for_layer(&layer.name()),
-            loss_formulas: (index + 1 == count)
-                .then(|| formulas::for_loss(loss_formula_name(network.loss_kind())))
-                .flatten(),
+            formulas: formulas::for_kind(&layer.kind()),
+            loss_formulas: (index + 1 == count).then(|| formulas::for_loss(network.loss_kind())),
             input,
             output: rows[index].output.clone(),
             batch,
@@ -225,14 +223,6 @@ impl Session {
             count,
             layer,
         })
-    }
-}
-
-/// The name [`formulas::for_loss`] knows a loss by.
-fn loss_formula_name(loss: LossKind) -> &'static str {
-    match loss {
-        LossKind::SoftmaxCrossEntropy => "softmax-cross-entropy",
-        LossKind::SoftmaxThenCrossEntropy => "cross-entropy",
     }
 }
 

@@ -274,7 +274,9 @@ pub struct TensorStats {
 pub struct LayerDetails {
     pub index: usize,
     pub name: String,
-    pub formulas: Option<LayerFormulas>,
+    /// The formulas of the layer's kind.
+    pub formulas: LayerFormulas,
+    /// The loss's formulas, on the last layer only.
     pub loss_formulas: Option<LayerFormulas>,
     pub input: String,
     pub output: String,

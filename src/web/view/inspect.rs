@@ -59,8 +59,8 @@ pub fn render_layer(document: &Document, layer: &LayerDetails) -> Result<(), JsV
         "inspect-name",
         &format!("Layer {}: {}", layer.index, layer.name),
     )?;
-    let formulas = layer.formulas.as_ref();
-    set_text(document, "inspect-summary", formulas.map_or("", |f| f.summary.as_str()))?;
+    let formulas = &layer.formulas;
+    set_text(document, "inspect-summary", &formulas.summary)?;
     let batch = layer.batch;
     set_text(
         document,
@@ -71,9 +71,9 @@ pub fn render_layer(document: &Document, layer: &LayerDetails) -> Result<(), JsV
         ),
     )?;
     // The MathML strings are the crate's own constants (src/formulas/), never user input.
-    element(document, "inspect-forward")?.set_inner_html(formulas.map_or("", |f| f.forward.as_str()));
-    element(document, "inspect-backward")?.set_inner_html(&formulas.map(|f| f.backward.concat()).unwrap_or_default());
-    set_text(document, "inspect-notes", formulas.map_or("", |f| f.notes.as_str()))?;
+    element(document, "inspect-forward")?.set_inner_html(&formulas.forward);
+    element(document, "inspect-backward")?.set_inner_html(&formulas.backward.concat());
+    set_text(document, "inspect-notes", &formulas.notes)?;
     let loss = element(document, "inspect-loss")?;
     loss.set_text_content(None);
     if let Some(loss_formulas) = &layer.loss_formulas {
