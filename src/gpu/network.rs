@@ -81,7 +81,7 @@ impl GpuNetwork {
     pub fn new(context: GpuContext, network: &mut Network<f32>) -> Result<Self, GpuError> {
         let kinds: Vec<LayerKind> = network.layers().iter().map(|l| l.kind()).collect();
         if let Some(kind) = kinds.iter().find(|kind| !Builder::has_twin(kind)) {
-            return Err(GpuError::Unsupported(kind.label().into()));
+            return Err(GpuError::Unsupported(format!("{kind:?}")));
         }
         if network.loss_name() != "SoftmaxCrossEntropy" {
             return Err(GpuError::Unsupported(format!("loss {}", network.loss_name())));

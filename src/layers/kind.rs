@@ -60,25 +60,3 @@ pub enum LayerKind {
         projection: bool,
     },
 }
-
-impl LayerKind {
-    /// The kind's name as the page and the formulas show it (`"Linear"`, `"ELU"`, `"BatchNorm2d"`, …).
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Linear { .. } => "Linear",
-            Self::Activation(Activation::Elu) => "ELU",
-            Self::Activation(Activation::Relu) => "ReLU",
-            Self::Activation(Activation::Tanh) => "Tanh",
-            Self::Softmax => "Softmax",
-            Self::BatchNorm1d { .. } => "BatchNorm1d",
-            Self::BatchNorm2d { .. } => "BatchNorm2d",
-            Self::LayerNorm { .. } => "LayerNorm",
-            Self::LayerNormComposed { .. } => "LayerNormComposed",
-            Self::Conv2d { .. } => "Conv2d",
-            Self::MaxPool2d { .. } => "MaxPool2d",
-            Self::GlobalAvgPool { .. } => "GlobalAvgPool",
-            Self::PreAct { .. } => "PreAct",
-            Self::BasicBlock { .. } => "BasicBlock",
-        }
-    }
-}
