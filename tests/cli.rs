@@ -1,23 +1,17 @@
 //! The `lab` command line as a user runs it: gradient-check table and exit status, a training run's files,
 //! reruns being identical, clear errors for bad input, and `lab synth` files that load back as the same data.
 #![cfg(not(target_arch = "wasm32"))]
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use backprop_lab::data::{load_path, synthetic, write_binary_batch, DatasetBuilder, SyntheticConfig};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .output()
-        .expect("the lab binary runs")
-}
+use cli::lab;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("backprop-lab-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    cli::temp_dir("cli", name)
 }
 
 fn train_small(out: &Path, extra: &[&str]) -> Output {

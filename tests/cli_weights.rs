@@ -1,20 +1,15 @@
 //! `lab train --save/--init-from/--save-run/--resume` and `lab inspect` as a user runs them.
 #![cfg(not(target_arch = "wasm32"))]
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "common/cli.rs"]
+mod cli;
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .output()
-        .expect("the lab binary runs")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use cli::lab;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("backprop-lab-cli-weights-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    cli::temp_dir("cli-weights", name)
 }
 
 fn path(p: &Path) -> &str {
