@@ -45,6 +45,48 @@ macro_rules! g_is {
     };
 }
 
+/// `μ = (1/count) Σ x`, `σ² = (1/count) Σ (x − μ)²`, the statistics a normalisation standardises with: the
+/// arguments are the MathML of the mean, the variance, the count, the sum sign and the summed element.
+macro_rules! statistics {
+    ($mean:expr, $variance:expr, $count:expr, $sum:expr, $x:expr) => {
+        concat!(
+            $mean,
+            "<mo>=</mo>",
+            frac!("<mn>1</mn>", $count),
+            $sum,
+            $x,
+            gap!(),
+            $variance,
+            "<mo>=</mo>",
+            frac!("<mn>1</mn>", $count),
+            $sum,
+            "<msup>",
+            paren!($x, "<mo>−</mo>", $mean),
+            "<mn>2</mn></msup>"
+        )
+    };
+}
+
+/// The whole `∂L/∂x` block: [`normalise_backward_x`], then what `g` and `mean(v) = (1/count) Σ v` mean, given
+/// the MathML of the count, the sum sign and the summed element.
+macro_rules! backward_x {
+    ($count:expr, $sum:expr, $v:expr) => {
+        math!(lines!(
+            normalise_backward_x!(),
+            concat!(
+                g_is!(),
+                gap!(),
+                "<mi>mean</mi>",
+                paren!("<mi>v</mi>"),
+                "<mo>=</mo>",
+                frac!("<mn>1</mn>", $count),
+                $sum,
+                $v
+            )
+        ))
+    };
+}
+
 /// `∂L/∂γ = 𝟏ᵀ(∂L/∂Y ∘ X̂)`.
 const GAMMA_BACKWARD: &str = math!(
     dl!("<mi>γ</mi>"),
@@ -58,36 +100,22 @@ const BETA_BACKWARD: &str = math!(dl!("<mi>β</mi>"), "<mo>=</mo>", tr!(ones!())
 
 /// The LayerNorm forward pass, per row of `M` features.
 const LAYER_NORM_FORWARD: &str = math!(lines!(
-    concat!(
-        "<mi>μ</mi><mo>=</mo>",
-        frac!("<mn>1</mn>", "<mi>M</mi>"),
+    statistics!(
+        "<mi>μ</mi>",
+        "<msup><mi>σ</mi><mn>2</mn></msup>",
+        "<mi>M</mi>",
         sum!("<mi>j</mi><mo>=</mo><mn>1</mn>", "<mi>M</mi>"),
-        sub!("x", "<mi>j</mi>"),
-        gap!(),
-        "<msup><mi>σ</mi><mn>2</mn></msup><mo>=</mo>",
-        frac!("<mn>1</mn>", "<mi>M</mi>"),
-        sum!("<mi>j</mi><mo>=</mo><mn>1</mn>", "<mi>M</mi>"),
-        "<msup>",
-        paren!(sub!("x", "<mi>j</mi>"), "<mo>−</mo><mi>μ</mi>"),
-        "<mn>2</mn></msup>"
+        sub!("x", "<mi>j</mi>")
     ),
     normalise_affine!()
 ));
 
 /// The LayerNorm `∂L/∂x`, per row, with the mean over the row's `M` features.
-const LAYER_NORM_BACKWARD_X: &str = math!(lines!(
-    normalise_backward_x!(),
-    concat!(
-        g_is!(),
-        gap!(),
-        "<mi>mean</mi>",
-        paren!("<mi>v</mi>"),
-        "<mo>=</mo>",
-        frac!("<mn>1</mn>", "<mi>M</mi>"),
-        sum!("<mi>j</mi><mo>=</mo><mn>1</mn>", "<mi>M</mi>"),
-        sub!("v", "<mi>j</mi>")
-    )
-));
+const LAYER_NORM_BACKWARD_X: &str = backward_x!(
+    "<mi>M</mi>",
+    sum!("<mi>j</mi><mo>=</mo><mn>1</mn>", "<mi>M</mi>"),
+    sub!("v", "<mi>j</mi>")
+);
 
 /// LayerNorm with the hand-derived backward pass.
 pub(super) fn layer_norm() -> Formulas {
@@ -142,41 +170,22 @@ pub(super) fn batch_norm_1d() -> Formulas {
         summary: "Standardises each feature over the batch to mean 0 and variance 1, then scales by γ and shifts \
                   by β; evaluation uses running statistics instead of the batch's.",
         forward: math!(lines!(
-            concat!(
+            statistics!(
                 sub!("μ", "<mi>j</mi>"),
-                "<mo>=</mo>",
-                frac!("<mn>1</mn>", "<mi>S</mi>"),
+                "<msubsup><mi>σ</mi><mi>j</mi><mn>2</mn></msubsup>",
+                "<mi>S</mi>",
                 sum!("<mi>n</mi><mo>=</mo><mn>1</mn>", "<mi>S</mi>"),
-                sub!("x", idx!("<mi>n</mi>", "<mi>j</mi>")),
-                gap!(),
-                "<msubsup><mi>σ</mi><mi>j</mi><mn>2</mn></msubsup><mo>=</mo>",
-                frac!("<mn>1</mn>", "<mi>S</mi>"),
-                sum!("<mi>n</mi><mo>=</mo><mn>1</mn>", "<mi>S</mi>"),
-                "<msup>",
-                paren!(
-                    sub!("x", idx!("<mi>n</mi>", "<mi>j</mi>")),
-                    "<mo>−</mo>",
-                    sub!("μ", "<mi>j</mi>")
-                ),
-                "<mn>2</mn></msup>"
+                sub!("x", idx!("<mi>n</mi>", "<mi>j</mi>"))
             ),
             normalise_affine!(),
             running_statistics!()
         )),
         backward: vec![
-            math!(lines!(
-                normalise_backward_x!(),
-                concat!(
-                    g_is!(),
-                    gap!(),
-                    "<mi>mean</mi>",
-                    paren!("<mi>v</mi>"),
-                    "<mo>=</mo>",
-                    frac!("<mn>1</mn>", "<mi>S</mi>"),
-                    sum!("<mi>n</mi><mo>=</mo><mn>1</mn>", "<mi>S</mi>"),
-                    sub!("v", "<mi>n</mi>")
-                )
-            )),
+            backward_x!(
+                "<mi>S</mi>",
+                sum!("<mi>n</mi><mo>=</mo><mn>1</mn>", "<mi>S</mi>"),
+                sub!("v", "<mi>n</mi>")
+            ),
             GAMMA_BACKWARD,
             BETA_BACKWARD,
         ],
@@ -200,41 +209,22 @@ pub(super) fn batch_norm_2d() -> Formulas {
         summary: "Standardises each channel over the batch and all its pixels to mean 0 and variance 1, then \
                   scales by γ and shifts by β; evaluation uses running statistics.",
         forward: math!(lines!(
-            concat!(
+            statistics!(
                 sub!("μ", "<mi>c</mi>"),
-                "<mo>=</mo>",
-                frac!("<mn>1</mn>", "<mi>N</mi><mi>H</mi><mi>W</mi>"),
+                "<msubsup><mi>σ</mi><mi>c</mi><mn>2</mn></msubsup>",
+                "<mi>N</mi><mi>H</mi><mi>W</mi>",
                 sum_nhw!(),
-                sub!("x", idx!("<mi>n</mi>", "<mi>c</mi>", "<mi>h</mi>", "<mi>w</mi>")),
-                gap!(),
-                "<msubsup><mi>σ</mi><mi>c</mi><mn>2</mn></msubsup><mo>=</mo>",
-                frac!("<mn>1</mn>", "<mi>N</mi><mi>H</mi><mi>W</mi>"),
-                sum_nhw!(),
-                "<msup>",
-                paren!(
-                    sub!("x", idx!("<mi>n</mi>", "<mi>c</mi>", "<mi>h</mi>", "<mi>w</mi>")),
-                    "<mo>−</mo>",
-                    sub!("μ", "<mi>c</mi>")
-                ),
-                "<mn>2</mn></msup>"
+                sub!("x", idx!("<mi>n</mi>", "<mi>c</mi>", "<mi>h</mi>", "<mi>w</mi>"))
             ),
             normalise_affine!(),
             running_statistics!()
         )),
         backward: vec![
-            math!(lines!(
-                normalise_backward_x!(),
-                concat!(
-                    g_is!(),
-                    gap!(),
-                    "<mi>mean</mi>",
-                    paren!("<mi>v</mi>"),
-                    "<mo>=</mo>",
-                    frac!("<mn>1</mn>", "<mi>N</mi><mi>H</mi><mi>W</mi>"),
-                    sum_nhw!(),
-                    sub!("v", idx!("<mi>n</mi>", "<mi>h</mi>", "<mi>w</mi>"))
-                )
-            )),
+            backward_x!(
+                "<mi>N</mi><mi>H</mi><mi>W</mi>",
+                sum_nhw!(),
+                sub!("v", idx!("<mi>n</mi>", "<mi>h</mi>", "<mi>w</mi>"))
+            ),
             math!(
                 dl!(sub!("γ", "<mi>c</mi>")),
                 "<mo>=</mo>",
