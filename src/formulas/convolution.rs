@@ -14,6 +14,25 @@ macro_rules! w_mat {
     };
 }
 
+/// `x_{pad; n, c, s·i+u, s·j+v}`: entry `(u, v)` of output `(i, j)`'s window in the padded input `x` (a literal).
+macro_rules! window_entry {
+    ($x:literal) => {
+        sub!(
+            $x,
+            concat!(
+                "<mrow><mtext>pad</mtext><mo>;</mo>",
+                idx!(
+                    "<mi>n</mi>",
+                    "<mi>c</mi>",
+                    "<mrow><mi>s</mi><mi>i</mi><mo>+</mo><mi>u</mi></mrow>",
+                    "<mrow><mi>s</mi><mi>j</mi><mo>+</mo><mi>v</mi></mrow>"
+                ),
+                "</mrow>"
+            )
+        )
+    };
+}
+
 /// 2-D convolution lowered to a matrix product with im2col.
 pub(super) fn conv2d() -> Formulas {
     Formulas {
@@ -28,19 +47,7 @@ pub(super) fn conv2d() -> Formulas {
                 sum_over!(idx!("<mi>c</mi>", "<mi>u</mi>", "<mi>v</mi>")),
                 sub!("W", idx!("<mi>o</mi>", "<mi>c</mi>", "<mi>u</mi>", "<mi>v</mi>")),
                 "<mo>⋅</mo>",
-                sub!(
-                    "X",
-                    concat!(
-                        "<mrow><mtext>pad</mtext><mo>;</mo>",
-                        idx!(
-                            "<mi>n</mi>",
-                            "<mi>c</mi>",
-                            "<mrow><mi>s</mi><mi>i</mi><mo>+</mo><mi>u</mi></mrow>",
-                            "<mrow><mi>s</mi><mi>j</mi><mo>+</mo><mi>v</mi></mrow>"
-                        ),
-                        "</mrow>"
-                    )
-                )
+                window_entry!("X")
             ),
             concat!(
                 sub!("Y", "<mi>n</mi>"),
@@ -98,19 +105,7 @@ pub(super) fn max_pool_2d() -> Formulas {
                 sub!("y", idx!("<mi>n</mi>", "<mi>c</mi>", "<mi>i</mi>", "<mi>j</mi>")),
                 "<mo>=</mo><munder><mo>max</mo><mrow><mn>0</mn><mo>≤</mo><mi>u</mi><mo>,</mo><mi>v</mi>",
                 "<mo>&lt;</mo><mi>k</mi></mrow></munder>",
-                sub!(
-                    "x",
-                    concat!(
-                        "<mrow><mtext>pad</mtext><mo>;</mo>",
-                        idx!(
-                            "<mi>n</mi>",
-                            "<mi>c</mi>",
-                            "<mrow><mi>s</mi><mi>i</mi><mo>+</mo><mi>u</mi></mrow>",
-                            "<mrow><mi>s</mi><mi>j</mi><mo>+</mo><mi>v</mi></mrow>"
-                        ),
-                        "</mrow>"
-                    )
-                )
+                window_entry!("x")
             ),
             concat!(
                 sub!("x", "<mtext>pad</mtext>"),
