@@ -1,9 +1,10 @@
-//! The WGSL sources of the kernels, each with `shaders/common.wgsl` in front.
+//! The WGSL sources of the kernels, each with `shaders/common.wgsl` in front (and, for the normalisations,
+//! `shaders/reduction.wgsl`: WGSL has no includes, so shared pieces are concatenated here).
 macro_rules! shader {
-    ($file:literal) => {
+    ($($file:literal),+) => {
         concat!(
             include_str!("shaders/common.wgsl"),
-            include_str!(concat!("shaders/", $file))
+            $(include_str!(concat!("shaders/", $file))),+
         )
     };
 }
@@ -11,8 +12,8 @@ macro_rules! shader {
 pub const GEMM: &str = shader!("gemm.wgsl");
 pub const ELEMENTWISE: &str = shader!("elementwise.wgsl");
 pub const SOFTMAX_CROSS_ENTROPY: &str = shader!("softmax_cross_entropy.wgsl");
-pub const BATCHNORM: &str = shader!("batchnorm.wgsl");
-pub const LAYERNORM: &str = shader!("layernorm.wgsl");
+pub const BATCHNORM: &str = shader!("reduction.wgsl", "batchnorm.wgsl");
+pub const LAYERNORM: &str = shader!("reduction.wgsl", "layernorm.wgsl");
 pub const POOLING: &str = shader!("pooling.wgsl");
 pub const OPTIMIZER: &str = shader!("optimizer.wgsl");
 

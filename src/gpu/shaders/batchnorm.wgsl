@@ -25,25 +25,10 @@ struct Params {
 @group(0) @binding(12) var<storage, read_write> channel_product_sum: array<f32>;
 @group(0) @binding(13) var<storage, read_write> grad_x: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
-var<workgroup> partial_product: array<f32, 256>;
-
 // The index into [N, C·P] of the i-th of the N·P values of channel c.
 fn channel_value(c: u32, i: u32) -> u32 {
     let n = i / params.pixels;
     return (n * params.channels + c) * params.pixels + i % params.pixels;
-}
-
-// Sums partial[] (and partial_product[]) of the workgroup into element 0.
-fn reduce_workgroup(thread: u32) {
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half >>= 1u) {
-        if (thread < half) {
-            partial[thread] += partial[thread + half];
-            partial_product[thread] += partial_product[thread + half];
-        }
-        workgroupBarrier();
-    }
 }
 
 // One workgroup per channel: μ_B, σ²_B (biased, two passes), 1/√(σ²_B + ε), and the running statistics

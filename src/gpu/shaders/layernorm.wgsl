@@ -16,20 +16,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read> grad_y: array<f32>;
 @group(0) @binding(8) var<storage, read_write> grad_x: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
-var<workgroup> partial_product: array<f32, 256>;
-
-fn reduce_workgroup(thread: u32) {
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half >>= 1u) {
-        if (thread < half) {
-            partial[thread] += partial[thread + half];
-            partial_product[thread] += partial_product[thread + half];
-        }
-        workgroupBarrier();
-    }
-}
-
 // One workgroup per row: μ, σ² (biased, two passes), x̂ = (x − μ)/√(σ² + ε), y = γ ∘ x̂ + β.
 @compute @workgroup_size(256)
 fn forward(@builtin(local_invocation_index) thread: u32, @builtin(workgroup_id) group: vec3<u32>,
