@@ -377,7 +377,7 @@ fn every_real_layer_finds_the_formulas_of_its_own_kind() {
     let projections: Vec<bool> = kinds
         .iter()
         .filter_map(|(_, kind)| match kind {
-            LayerKind::BasicBlock { projection, .. } => Some(*projection),
+            LayerKind::BasicBlock { projection, .. } => Some(projection.is_some()),
             _ => None,
         })
         .collect();

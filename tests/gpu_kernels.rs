@@ -6,32 +6,22 @@
 //! Tolerance: |gpu − cpu| ≤ abs + rel·|cpu| per value, 1e-5 + 1e-4 unless a test says why it needs more.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "common/gpu.rs"]
+mod common_gpu;
+
 use backprop_lab::gpu::kernel::{submit, Library};
 use backprop_lab::gpu::layers::{Builder, LayerBuffers, View};
 use backprop_lab::gpu::matmul::{Gemm, GemmBuffers, Operands};
-use backprop_lab::gpu::{GpuContext, Tensor};
+use backprop_lab::gpu::Tensor;
 use backprop_lab::gradcheck::random_normal;
 use backprop_lab::layers::{
-    BatchNorm1d, BatchNorm2d, Conv2d, Conv2dConfig, Elu, GlobalAvgPool, Layer, LayerNorm, Linear, LinearInit,
-    MaxPool2d, MaxPool2dConfig, Mode, PreActBlock, Relu, Tanh,
+    BasicBlock, BatchNorm1d, BatchNorm2d, Conv2d, Conv2dConfig, Elu, GlobalAvgPool, Layer, LayerNorm, Linear,
+    LinearInit, MaxPool2d, MaxPool2dConfig, Mode, PreActBlock, Relu, Tanh,
 };
+use common_gpu::gpu;
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-/// The adapter (`WGPU_ADAPTER_NAME`, else wgpu's choice), or `None` with the reason printed.
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::new_blocking(None) {
-        Ok(context) => {
-            println!("adapter: {}", context.adapter);
-            Some(context)
-        }
-        Err(e) => {
-            println!("skipped, no GPU adapter: {e}");
-            None
-        }
-    }
-}
 
 /// Asserts |gpu − cpu| ≤ abs + rel·|cpu| for every value.
 fn assert_close(what: &str, gpu: &[f32], cpu: &[f32], abs: f32, rel: f32) {
@@ -252,6 +242,20 @@ fn global_average_pool_matches_the_cpu_layer() {
 #[test]
 fn preact_block_matches_the_cpu_layer() {
     let block = PreActBlock::new(4, (6, 6), 3, LinearInit::PyTorch, &mut seeded()).expect("valid");
+    check_layer(Box::new(block), 3, 4 * 36, 1e-5, 1e-4);
+}
+
+#[test]
+fn basic_block_with_the_identity_shortcut_matches_the_cpu_layer() {
+    let block = BasicBlock::new(4, 4, 1, (6, 6), LinearInit::PyTorch, &mut seeded()).expect("valid");
+    assert!(block.projection.is_none());
+    check_layer(Box::new(block), 3, 4 * 36, 1e-5, 1e-4);
+}
+
+#[test]
+fn basic_block_with_a_strided_projection_matches_the_cpu_layer() {
+    let block = BasicBlock::new(4, 8, 2, (6, 6), LinearInit::PyTorch, &mut seeded()).expect("valid");
+    assert!(block.projection.is_some());
     check_layer(Box::new(block), 3, 4 * 36, 1e-5, 1e-4);
 }
 

@@ -2,28 +2,23 @@
 //! batches give the same losses and parameters within f32 tolerance, and runs repeat exactly.
 //!
 //! Needs a WebGPU adapter but no GPU (Mesa's lavapipe, see `tests/gpu_kernels.rs`); skips with the
-//! reason printed where there is none. Sizes are small: a software adapter is slow.
+//! reason printed where there is none (and fails where `WGPU_ADAPTER_NAME` names one it cannot find, as
+//! `scripts/test` does). Sizes are small: a software adapter is slow.
 #![cfg(not(target_arch = "wasm32"))]
+
+#[path = "common/gpu.rs"]
+mod common_gpu;
 
 use backprop_lab::data::{self, Dataset, SyntheticConfig};
 use backprop_lab::error::TrainError;
 use backprop_lab::gpu::{GpuContext, GpuNetwork, GpuTrainError, GpuTrainer};
 use backprop_lab::gradcheck::random_normal;
-use backprop_lab::model::{Activation, MlpConfig, ModelConfig, Network, Normalization};
+use backprop_lab::model::{Activation, FineTune, MlpConfig, ModelConfig, Network, Normalization, ResnetConfig, Stem};
 use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{CurvePoint, TrainConfig, Trainer};
+use common_gpu::gpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn gpu() -> Option<GpuContext> {
-    match GpuContext::new_blocking(None) {
-        Ok(context) => Some(context),
-        Err(e) => {
-            println!("skipped, no GPU adapter: {e}");
-            None
-        }
-    }
-}
 
 fn mlp_with_batch_norm() -> ModelConfig {
     ModelConfig::Mlp(MlpConfig {
@@ -223,6 +218,39 @@ fn a_convnet_step_follows_the_cpu() {
     };
     let gpu = gpu_curve(&config, &dataset, context);
     assert_curves_agree("ConvNet", &gpu, &cpu_curve(&config, &dataset), 1e-3);
+}
+
+#[test]
+fn a_few_steps_of_a_narrow_resnet_follow_the_cpu_curve() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(12, 4);
+    // ResNet-18's layout with a CIFAR stem, narrowed: identity and projection shortcuts both occur
+    let resnet = ResnetConfig::resnet18(10)
+        .with_stem(Stem::Cifar)
+        .with_widths([4, 4, 8, 8])
+        .with_blocks([1, 1, 1, 1])
+        .cnn();
+    let config = TrainConfig {
+        model: ModelConfig::Cnn(resnet),
+        batch_size: 2,
+        steps: 4,
+        eval_every: 4,
+        ..TrainConfig::resnet34_fine_tuning()
+    };
+    let gpu = gpu_curve(&config, &dataset, context);
+    assert_curves_agree("ResNet", &gpu, &cpu_curve(&config, &dataset), 1e-3);
+}
+
+#[test]
+fn fine_tuning_modes_the_gpu_lacks_are_refused_by_name() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(40, 4);
+    let config = TrainConfig {
+        fine_tune: FineTune::FeatureExtraction,
+        ..mlp_run(2)
+    };
+    let error = GpuTrainer::new(config, &dataset, context).err().expect("refused");
+    assert!(error.to_string().contains("FeatureExtraction"), "{error}");
 }
 
 #[test]

@@ -131,11 +131,14 @@ impl<T: Scalar> Layer<T> for BasicBlock<T> {
     }
 
     fn kind(&self) -> super::LayerKind {
+        let norm = &self.bn1.per_channel;
         super::LayerKind::BasicBlock {
-            in_channels: self.conv1.window().channels,
+            conv1: *self.conv1.window(),
+            conv2: *self.conv2.window(),
             out_channels: self.conv2.out_channels(),
-            stride: self.conv1.window().stride,
-            projection: self.projection.is_some(),
+            projection: self.projection.as_ref().map(|p| *p.conv.window()),
+            momentum: norm.momentum.to_f64_lossy(),
+            eps: norm.eps.to_f64_lossy(),
         }
     }
 

@@ -52,11 +52,14 @@ pub enum LayerKind {
         momentum: f64,
         eps: f64,
     },
-    /// torchvision's ResNet `BasicBlock`; `projection` when the shortcut is a 1×1 convolution + BatchNorm.
+    /// torchvision's ResNet `BasicBlock`: the windows of its two 3×3 convolutions (no bias) and of the 1×1
+    /// projection when the shortcut is one (then followed by BatchNorm), and its BatchNorms' momentum and ε.
     BasicBlock {
-        in_channels: usize,
+        conv1: SlidingWindow,
+        conv2: SlidingWindow,
         out_channels: usize,
-        stride: usize,
-        projection: bool,
+        projection: Option<SlidingWindow>,
+        momentum: f64,
+        eps: f64,
     },
 }

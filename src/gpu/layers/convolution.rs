@@ -1,13 +1,12 @@
 //! The GPU twins of the convolutional layers: Conv2d (`layers/conv2d.rs`) as implicit GEMMs, MaxPool2d,
-//! GlobalAvgPool and the pre-activation block.
-use super::{Builder, LayerBuffers, LayerProgram, View};
+//! and GlobalAvgPool.
+use super::{Builder, LayerBuffers, LayerProgram};
 use crate::gpu::buffers::Tensor;
 use crate::gpu::kernel::grid;
 use crate::gpu::matmul::{Gemm, GemmBuffers, Operands};
 use crate::gpu::shaders::POOLING;
 use crate::gpu::GpuError;
 use crate::kernels::SlidingWindow;
-use crate::model::Activation;
 
 impl Builder<'_> {
     /// Conv2d (`layers/conv2d.rs`) as implicit GEMMs: `Y = W · cols(X) + b`, `∂L/∂W = ∂L/∂Y · cols(X)ᵀ`,
@@ -146,63 +145,6 @@ impl Builder<'_> {
                 grid(io.batch * io.in_features),
             )?);
         }
-        Ok(program)
-    }
-
-    /// The pre-activation block (`layers/preact_block.rs`): the BN, ReLU and Conv twins chained, plus the
-    /// skip connection (`y += x` forward, `∂L/∂X += ∂L/∂Y` backward).
-    pub(super) fn pre_activation(
-        &mut self,
-        io: &LayerBuffers<'_>,
-        window: SlidingWindow,
-        momentum: f64,
-        eps: f64,
-    ) -> Result<LayerProgram, GpuError> {
-        let len = io.batch * io.in_features;
-        let [normalized, activated, grad_activated, grad_normalized] =
-            ["a = BN(x)", "r = ReLU(a)", "∂L/∂r", "∂L/∂a"].map(|label| Tensor::zeros(self.context, len, label));
-        let part = |input, output, grad_output, grad_input, range: std::ops::Range<usize>| LayerBuffers {
-            batch: io.batch,
-            in_features: io.in_features,
-            input,
-            output,
-            grad_output,
-            grad_input,
-            params: &io.params[range.clone()],
-            grads: &io.grads[range],
-            buffers: io.buffers,
-        };
-        let norm = part(
-            io.input,
-            View::of(&normalized),
-            View::of(&grad_normalized),
-            io.grad_input,
-            0..2,
-        );
-        let relu = part(
-            View::of(&normalized),
-            View::of(&activated),
-            View::of(&grad_activated),
-            Some(View::of(&grad_normalized)),
-            0..0,
-        );
-        let conv = part(
-            View::of(&activated),
-            io.output,
-            io.grad_output,
-            Some(View::of(&grad_activated)),
-            2..io.params.len(),
-        );
-        let mut program = self.batch_norm(&norm, window.channels, momentum, eps)?;
-        program.chain(self.activation(&relu, Activation::Relu)?);
-        program.chain(self.conv(&conv, window, window.channels, io.params.len() > 3)?);
-        program.forward(self.add(io.input, io.output)?);
-        if let Some(grad_input) = io.grad_input {
-            program.backward.push(self.add(io.grad_output, grad_input)?);
-        }
-        program
-            .state
-            .extend([normalized, activated, grad_activated, grad_normalized]);
         Ok(program)
     }
 }

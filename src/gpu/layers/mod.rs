@@ -3,10 +3,11 @@
 //! derivations are); the shaders name it.
 //!
 //! By concern: `dense` (Linear, the activations, the skip connection's sum), `normalization` (BatchNorm,
-//! LayerNorm), `convolution` (Conv2d, the poolings, the pre-activation block).
+//! LayerNorm), `convolution` (Conv2d, the poolings), `residual` (the pre-activation block, the ResNet block).
 mod convolution;
 mod dense;
 mod normalization;
+mod residual;
 
 use super::buffers::Tensor;
 use super::kernel::{Dispatch, Library};
@@ -140,18 +141,21 @@ impl Builder<'_> {
             LayerKind::MaxPool2d { window } => self.max_pool(io, window),
             LayerKind::GlobalAvgPool { channels } => self.average_pool(io, channels),
             LayerKind::PreAct { window, momentum, eps } => self.pre_activation(io, window, momentum, eps),
-            LayerKind::Softmax | LayerKind::LayerNormComposed { .. } | LayerKind::BasicBlock { .. } => {
-                Err(GpuError::Unsupported(format!("{kind:?}")))
-            }
+            LayerKind::BasicBlock {
+                conv1,
+                conv2,
+                out_channels,
+                projection,
+                momentum,
+                eps,
+            } => self.basic_block(io, conv1, conv2, out_channels, projection, (momentum, eps)),
+            LayerKind::Softmax | LayerKind::LayerNormComposed { .. } => Err(GpuError::Unsupported(format!("{kind:?}"))),
         }
     }
 
     /// Whether [`Self::layer`] builds a twin of `kind`: the report's separate Softmax and composed LayerNorm
-    /// exist for its comparisons only, and the ResNet block has no kernels yet.
+    /// exist for its comparisons only.
     pub fn has_twin(kind: &LayerKind) -> bool {
-        !matches!(
-            kind,
-            LayerKind::Softmax | LayerKind::LayerNormComposed { .. } | LayerKind::BasicBlock { .. }
-        )
+        !matches!(kind, LayerKind::Softmax | LayerKind::LayerNormComposed { .. })
     }
 }
