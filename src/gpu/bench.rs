@@ -79,8 +79,8 @@ pub fn measure_training(
     let mut gpu = GpuNetwork::new(context, &mut network)?;
     let mut optimizer = gpu.optimizer(&config.optimizer)?;
     let mut step = |gpu: &mut GpuNetwork| -> Result<(), GpuError> {
-        let update = optimizer.prepare_step(&gpu.context).clone();
-        gpu.train_step(&inputs, &targets, Some(&update), None)
+        let update = optimizer.prepare_step(&gpu.context).to_vec();
+        gpu.train_step(&inputs, &targets, &update, None)
     };
     step(&mut gpu)?;
     gpu.context.wait()?;

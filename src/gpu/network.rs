@@ -73,6 +73,10 @@ pub struct GpuNetwork {
     /// Evaluation: the summed loss and correct predictions.
     pub(crate) eval_metrics: Tensor,
     plans: HashMap<usize, Plan>,
+    /// Fine-tuning, as the CPU network's ([`Network::set_fine_tune`]): the leading layers that run in evaluation
+    /// mode with no backward pass, and the backbone's layer count and learning-rate factor.
+    frozen_layers: usize,
+    backbone: (usize, f64),
 }
 
 impl GpuNetwork {
@@ -111,14 +115,39 @@ impl GpuNetwork {
             param_slots,
             buffer_slots,
             plans: HashMap::new(),
+            frozen_layers: network.frozen_layers(),
+            backbone: network.backbone(),
         };
         this.write_state_from(network);
         Ok(this)
     }
 
-    /// The optimizer of this network's parameters (its moments on the GPU too).
+    /// The optimizer of this network's parameters (its moments on the GPU too): as the CPU's
+    /// `visit_trainable_params`, none for a frozen backbone, the backbone's rate factor for a slower one.
     pub fn optimizer(&mut self, config: &OptimizerConfig) -> Result<GpuOptimizer, GpuError> {
-        GpuOptimizer::new(&self.context, &mut self.library, config, &self.values, &self.grads)
+        let len = self.values.len;
+        let (backbone_layers, rate) = self.backbone;
+        // where the head's parameters start in the flat buffer (the slots are in layer order)
+        let head = self.param_slots[backbone_layers.min(self.param_slots.len())..]
+            .iter()
+            .flatten()
+            .next()
+            .map_or(len, |slot| slot.offset);
+        let segments = if self.frozen_layers > 0 {
+            vec![(head..len, 1.0)]
+        } else if backbone_layers > 0 && rate != 1.0 {
+            vec![(0..head, rate), (head..len, 1.0)]
+        } else {
+            vec![(0..len, 1.0)]
+        };
+        GpuOptimizer::new(
+            &self.context,
+            &mut self.library,
+            config,
+            &self.values,
+            &self.grads,
+            &segments,
+        )
     }
 
     /// Uploads `network`'s parameters and running statistics (same architecture).
@@ -200,7 +229,8 @@ impl GpuNetwork {
                 input: View::of(if i == 0 { &input } else { &activations[i - 1] }),
                 output: View::of(&activations[i]),
                 grad_output: View::of(&gradients[i]),
-                grad_input: (i > 0).then(|| View::of(&gradients[i - 1])),
+                // nothing flows back into the input, nor into a frozen backbone
+                grad_input: (i > self.frozen_layers).then(|| View::of(&gradients[i - 1])),
                 params: &params,
                 grads: &grads,
                 buffers: &buffers,
@@ -286,20 +316,28 @@ impl GpuNetwork {
             .ok_or_else(|| GpuError::Device(format!("no batch of {batch} has run")))
     }
 
-    /// Records (not submits) a training step on a batch: forward in training mode, the loss (its value and
-    /// accuracy into the metrics ring), backward, then `after` (the optimizer). One submission.
+    /// Records (not submits) a training step on a batch: forward in training mode (a frozen backbone in
+    /// evaluation mode), the loss (its value and accuracy into the metrics ring), backward (not through a frozen
+    /// backbone), then `after` (the optimizer). One submission.
     /// With `readback`, a copy of the training metrics is recorded after the step, in the same submission.
     pub fn train_step(
         &mut self,
         inputs: &[f32],
         targets: &[usize],
-        after: Option<&Dispatch>,
+        after: &[Dispatch],
         readback: Option<&Readback>,
     ) -> Result<(), GpuError> {
         let batch = self.upload(inputs, targets)?;
+        let frozen = self.frozen_layers;
         let plan = self.planned(batch)?;
-        let forward = plan.layers.iter().flat_map(|l| l.forward_train.iter());
-        let backward = plan.layers.iter().rev().flat_map(|l| l.backward.iter());
+        let forward = plan.layers.iter().enumerate().flat_map(|(i, l)| {
+            if i < frozen {
+                l.forward_eval.iter()
+            } else {
+                l.forward_train.iter()
+            }
+        });
+        let backward = plan.layers.iter().skip(frozen).rev().flat_map(|l| l.backward.iter());
         let mut encoder = self.context.device.create_command_encoder(&Default::default());
         record(
             &mut encoder,

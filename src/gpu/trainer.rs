@@ -7,7 +7,6 @@ use super::network::{parse_training_metrics, METRICS_RING};
 use super::{GpuContext, GpuError, GpuNetwork, GpuOptimizer};
 use crate::data::{Dataset, Split};
 use crate::error::TrainError;
-use crate::model::FineTune;
 use crate::train::{CurvePoint, Evaluation, StepOutcome, TrainConfig, Trainer};
 
 /// Steps between two readbacks of the metrics ring (well inside its [`METRICS_RING`] steps).
@@ -48,14 +47,6 @@ impl GpuTrainer {
     /// Continues a CPU trainer's run on the GPU from its current weights (e.g. loaded with `--init-from`).
     /// The optimizer's state starts over: an Adam run resumed on the CPU is not resumed here.
     pub fn from_trainer(mut trainer: Trainer, context: GpuContext) -> Result<Self, GpuTrainError> {
-        if trainer.config().fine_tune != FineTune::Full {
-            // The twins backpropagate through every layer and the optimizer updates all at one rate.
-            return Err(GpuError::Unsupported(format!(
-                "fine-tuning mode {:?} on the GPU (it trains every layer at one rate; use the CPU backend)",
-                trainer.config().fine_tune
-            ))
-            .into());
-        }
         let mut network = GpuNetwork::new(context, trainer.network_mut())?;
         let optimizer = network.optimizer(&trainer.config().optimizer)?;
         // the GPU's step counter continues the trainer's, so its metrics ring lines up with its steps
@@ -97,11 +88,11 @@ impl GpuTrainer {
         let inputs = inputs
             .as_slice()
             .ok_or_else(|| GpuError::Device("a non-contiguous batch".into()))?;
-        let update = self.optimizer.prepare_step(&self.network.context).clone();
+        let update = self.optimizer.prepare_step(&self.network.context).to_vec();
         self.submitted += 1;
         let read = self.metrics.pending.is_none() && self.submitted % READBACK_EVERY == 0;
         self.network
-            .train_step(inputs, labels, Some(&update), read.then_some(&self.metrics.staging))?;
+            .train_step(inputs, labels, &update, read.then_some(&self.metrics.staging))?;
         if read {
             self.request_metrics();
         }

@@ -98,6 +98,12 @@ impl<T: Scalar> Network<T> {
         self.frozen_layers
     }
 
+    /// How many leading layers form the backbone, and the factor of the optimizer's rate they learn at
+    /// (`(0, 1.0)` unless fine-tuning; a frozen backbone's layers are also [`Network::frozen_layers`]).
+    pub fn backbone(&self) -> (usize, f64) {
+        (self.backbone_layers, self.backbone_rate)
+    }
+
     pub fn input_features(&self) -> usize {
         self.input_features
     }
