@@ -9,6 +9,7 @@
 //! - `loading`: dropped files and the data summary; `training`: steps, data-parallel shares;
 //! - `inspect`: the layer view, tensor statistics, the gradient check of the current model, filters;
 //! - `results`: predictions, confusion matrix, gallery, classifying a picture;
+//! - `recovery`: snapshots of the run and resuming from one (the page's recovery from a dead worker);
 //! - [`error`]: why a request failed.
 mod error;
 mod inspect;
@@ -16,6 +17,7 @@ mod loading;
 pub mod page_config;
 pub mod presets;
 pub mod protocol;
+mod recovery;
 mod results;
 mod training;
 
@@ -30,6 +32,7 @@ pub use error::SessionError;
 pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};
 pub use protocol::*;
+pub use recovery::{trap, trap_message, TrapKind};
 
 /// What the views work with: the trainer, the data, and a scratch batch (inputs and labels).
 type Scratch<'a> = (&'a mut Trainer, &'a Dataset, &'a mut Array2<f32>, &'a mut Vec<usize>);
@@ -136,6 +139,9 @@ impl Session {
             Request::Results { gallery } => self.results(gallery, &mut out),
             Request::Classify { width, height } => self.classify(pixels, width, height, &mut out),
             Request::SetHyperparameters(settings) => self.set_hyperparameters(settings),
+            Request::SaveRun => self.save_run(&mut out),
+            Request::ResumeRun => self.resume_run(files, &mut out),
+            Request::Trap { kind } => trap(kind),
             Request::Lessons => Ok(Response::Lessons {
                 lessons: crate::lessons::lessons(),
             }),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::page_config::PageConfig;
 use super::presets::Preset;
+use super::recovery::TrapKind;
 use crate::formulas::LayerFormulas;
 use crate::gradcheck::CheckResult;
 use crate::lessons::Lesson;
@@ -61,6 +62,13 @@ pub enum Request {
     SetHyperparameters(Hyperparameters),
     /// The lessons, in the report's order.
     Lessons,
+    /// The run so far as a saved run, its bytes as the reply's pixels: the page's snapshot for recovery.
+    SaveRun,
+    /// Continue the saved run attached (a snapshot) on the data and configuration already restored.
+    ResumeRun,
+    /// Kill the worker on purpose (see [`super::recovery::trap`]): the end-to-end tests' way to check that the
+    /// page recovers. The page never sends it.
+    Trap { kind: TrapKind },
 }
 
 /// Which share of the next data-parallel step an `apply-step` request asks for.
@@ -130,6 +138,11 @@ pub enum Response {
     Lessons {
         lessons: Vec<Lesson>,
     },
+    /// A snapshot of the run at `step` (`bytes` long, sent as the reply's pixels).
+    Snapshot {
+        step: usize,
+        bytes: usize,
+    },
     /// The request could not be carried out; nothing changed.
     Error {
         message: String,
@@ -160,6 +173,7 @@ impl Response {
             Response::Csv { .. } => "csv",
             Response::Hyperparameters { .. } => "hyperparameters",
             Response::Lessons { .. } => "lessons",
+            Response::Snapshot { .. } => "snapshot",
             Response::Error { .. } => "error",
         }
     }
