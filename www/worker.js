@@ -2,14 +2,28 @@
 // session (`WorkerSession`, src/web/worker.rs), so training never blocks the page. The protocol (the
 // request and response are the typed `Request` / `Response` of src/session/protocol.rs as JS values):
 // page → worker { id, request, files: [{ name, bytes: Uint8Array }], pixels: Uint8Array }
-// worker → page { id, response, pixels: Uint8Array } (and once { ready: true } after loading).
-import init, { WorkerSession } from './backprop-lab.js';
+// worker → page { id, response, pixels: Uint8Array } (and once { ready: true } after loading); when the
+// module traps, { panic } (from the panic hook, if it was a panic) then { id, trapped } and the worker closes.
+import { loadModule } from './load-module.js';
 
-await init();
-const session = new WorkerSession();
+// The page starts this file as `worker.js?v=BUILD`: the worker loads the WebAssembly of the page's build.
+const { glue, build, memory } = await loadModule(new URL(import.meta.url).searchParams.get('v') ?? '');
+// For the tests and measurements (tests/e2e/update.test.mjs, scripts/soak): this worker's build and memory.
+self.backpropLabBuild = build;
+self.backpropLabMemory = memory;
+const session = new glue.WorkerSession();
 self.onmessage = ({ data }) => {
   const { id, request, files = [], pixels = new Uint8Array() } = data;
-  const reply = session.handle(request, files, pixels);
+  let reply;
+  try {
+    reply = session.handle(request, files, pixels);
+  } catch (error) {
+    // A trap (out of memory, a panic) leaves the module unusable: say so and stop. The page starts a new
+    // worker, gives it the data and configuration again and offers to resume (src/web/recovery.rs).
+    self.postMessage({ id, trapped: String(error) });
+    self.close();
+    return;
+  }
   self.postMessage({ id, response: reply.response, pixels: reply.pixels }, [reply.pixels.buffer]);
 };
 self.postMessage({ ready: true });

@@ -13,6 +13,7 @@ use super::files::{DataFiles, Reading};
 use super::form::{fill_form, fill_presets, FormState};
 use super::panels::{inspect_layer, Picture};
 use super::parallel::Parallel;
+use super::recovery::Recovery;
 use super::rpc::{in_wasm, send, start_worker, Rpc};
 use super::training::{redraw, update_counters, RunState};
 use super::view::{self, element, set_error, set_text, typed};
@@ -49,6 +50,7 @@ pub struct App {
     pub data: DataFiles,
     pub form: FormState,
     pub queue: Queue,
+    pub recovery: Recovery,
     started_ms: f64,
     /// The worker answered its first request: the controls work.
     pub ready: bool,
@@ -74,6 +76,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         data: DataFiles::default(),
         form: FormState::default(),
         queue: Queue::default(),
+        recovery: Recovery::default(),
         started_ms: now_ms(),
         ready: false,
         listeners: Vec::new(),
@@ -97,6 +100,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::files::wire(&app)?;
     super::panels::wire(&app)?;
     super::experiments::wire(&app)?;
+    super::recovery::wire(&app)?;
     listen(&app, "large-type", "change", |event| {
         let large = event
             .target()
@@ -173,6 +177,9 @@ fn register_service_worker() {
 
 /// The main worker has loaded: ask for the state (of the link's configuration, if any).
 pub fn on_ready(app: &Shared) {
+    if super::recovery::restoring(app) {
+        return super::recovery::restore_main(app);
+    }
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
@@ -198,7 +205,7 @@ pub fn on_ready(app: &Shared) {
     });
 }
 
-fn became_interactive(app: &Shared) {
+pub fn became_interactive(app: &Shared) {
     let mut this = app.borrow_mut();
     this.ready = true;
     let elapsed = now_ms() - this.started_ms;
@@ -249,6 +256,8 @@ pub fn show_state(app: &Shared, reply: Response, pixels: &[u8]) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("?{}", state.query)));
     }
+    let steps_done = app.borrow().run.steps_done;
+    super::recovery::on_state(app, steps_done);
     update_counters(app);
     redraw(app, true);
 }

@@ -96,7 +96,8 @@ pub fn row_done(app: &Shared, accuracy: Option<f64>, stopped: Option<String>) {
     start_row(app);
 }
 
-fn stop(app: &Shared) {
+/// Stops the queue (the row running is marked stopped).
+pub fn stop(app: &Shared) {
     {
         let mut this = app.borrow_mut();
         if let Some(index) = this.queue.current.take() {

@@ -9,6 +9,7 @@
 //! - [`form`]: the configuration form and presets; [`files`]: reading dropped files, exports;
 //! - [`panels`]: layer inspector, gradient check, filters, results, your own picture;
 //! - [`experiments`]: the Table 1 queue;
+//! - [`recovery`]: snapshots of the run, and new workers after one died;
 //! - [`view`]: drawing replies into the page;
 //! - [`worker`]: [`WorkerSession`], the session inside the worker (`www/worker.js`);
 //! - [`package`]: [`Lab`], the engine's JavaScript API for the npm package (`pkg/`).
@@ -21,6 +22,7 @@ pub mod form;
 pub mod package;
 pub mod panels;
 pub mod parallel;
+pub mod recovery;
 pub mod rpc;
 pub mod training;
 pub mod view;

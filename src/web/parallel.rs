@@ -27,6 +27,17 @@ pub struct Parallel {
     step_started: f64,
 }
 
+impl Parallel {
+    /// Forgets the step in flight and the helpers' readiness: the set of workers changed.
+    pub fn restart(&mut self) {
+        self.generation += 1;
+        self.shares.clear();
+        self.loaded = 0;
+        self.synced = 0;
+        self.queued = 0;
+    }
+}
+
 /// Whether every helper holds the data and configuration (always, without helpers).
 pub fn workers_synced(app: &Shared) -> bool {
     let this = app.borrow();
@@ -54,11 +65,7 @@ fn set_workers(app: &Shared, count: usize) {
         // A step in flight loses its helpers' answers: forget it (everyone starts over below).
         let mut this = app.borrow_mut();
         this.rpc.stop_helpers();
-        let parallel = &mut this.parallel;
-        parallel.generation += 1;
-        parallel.shares.clear();
-        parallel.loaded = 0;
-        parallel.synced = 0;
+        this.parallel.restart();
         this.run.stepping = false;
     }
     for index in 1..count.max(1) {
@@ -122,6 +129,7 @@ fn helper_synced(app: &Shared, generation: u32) {
             app,
             format!("{workers} workers ready: each computes its slice of every batch. Training starts over."),
         );
+        super::recovery::offer_resume(app);
     }
 }
 

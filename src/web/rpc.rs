@@ -50,6 +50,12 @@ impl Rpc {
     pub fn stop_helpers(&mut self) {
         self.workers.truncate(1);
     }
+
+    /// Stops every worker and forgets every reply awaited (after a worker died).
+    pub fn stop_all(&mut self) {
+        self.workers.clear();
+        self.callbacks.clear();
+    }
 }
 
 /// The bytes beside a reply, copied into wasm memory (empty when there are none).
@@ -61,7 +67,7 @@ pub fn in_wasm(bytes: &Option<Uint8Array>) -> Vec<u8> {
 pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
-    let worker = Worker::new_with_options("./worker.js", &options)?;
+    let worker = Worker::new_with_options(&worker_url(&app.borrow().document), &options)?;
     let weak = std::rc::Rc::downgrade(app);
     let on_message = EventListener::new(&worker, "message", move |event| {
         let (Some(app), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) else {
@@ -69,11 +75,17 @@ pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
         };
         on_worker_message(&app, index, event);
     });
-    let on_error = EventListener::new(&worker, "error", |_| {
-        report(
-            "a training worker failed",
-            &JsValue::from_str("see the worker's error above"),
-        );
+    // An error the worker did not catch (e.g. its module failed to load): it is as good as dead.
+    let weak = std::rc::Rc::downgrade(app);
+    let on_error = EventListener::new(&worker, "error", move |event| {
+        let message = Reflect::get(event, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "an error it did not catch".into());
+        report("a training worker failed", &JsValue::from_str(&message));
+        if let Some(app) = weak.upgrade() {
+            super::recovery::worker_died(&app, index, message);
+        }
     });
     let mut this = app.borrow_mut();
     let handle = TrainingWorker {
@@ -88,8 +100,31 @@ pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// `worker.js?v=BUILD`: the worker loads the WebAssembly of the page's own build (see www/load-module.js);
+/// plain `worker.js` in an unstamped build.
+fn worker_url(document: &web_sys::Document) -> String {
+    let build = document
+        .query_selector("meta[name=backprop-lab-build]")
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"))
+        .unwrap_or_default();
+    if build.is_empty() {
+        "./worker.js".into()
+    } else {
+        format!("./worker.js?v={build}")
+    }
+}
+
 fn on_worker_message(app: &Shared, index: usize, event: &MessageEvent) {
     let data = event.data();
+    let text = |key: &str| Reflect::get(&data, &key.into()).ok().and_then(|v| v.as_string());
+    if let Some(message) = text("panic") {
+        return super::recovery::panicked(app, message);
+    }
+    if let Some(trap) = text("trapped") {
+        return super::recovery::worker_died(app, index, trap);
+    }
     if Reflect::get(&data, &"ready".into()).ok().and_then(|v| v.as_bool()) == Some(true) {
         if index == 0 {
             super::app::on_ready(app);

@@ -187,6 +187,7 @@ pub fn on_progress(app: &Shared, reply: Response) {
     }
     redraw(app, !running);
     update_counters(app);
+    super::recovery::maybe_snapshot(app);
     let queued = app.borrow().parallel.queued;
     if running {
         let remaining = {

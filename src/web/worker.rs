@@ -21,7 +21,12 @@ impl WorkerSession {
     /// A session on the built-in generated data set with the course's MLP configuration.
     #[wasm_bindgen(constructor)]
     pub fn new() -> WorkerSession {
-        console_error_panic_hook::set_once();
+        // A panic traps the module: the page hears what it was (`{ panic }`) before `worker.js` reports the
+        // trap, and says it.
+        std::panic::set_hook(Box::new(|info| {
+            console_error_panic_hook::hook(info);
+            tell_page("panic", &info.to_string());
+        }));
         WorkerSession {
             session: Session::default(),
         }
@@ -45,6 +50,23 @@ impl WorkerSession {
         };
         reply_object(&response, &pixels)
     }
+}
+
+/// Posts `{ key: text }` to the page, from a worker (elsewhere there is no `postMessage` of this shape).
+fn tell_page(key: &str, text: &str) {
+    let global = js_sys::global();
+    let Some(post) = Reflect::get(&global, &"postMessage".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return;
+    };
+    if js_sys::Reflect::has(&global, &"importScripts".into()) != Ok(true) {
+        return; // not a worker: a window's postMessage would need a target origin
+    }
+    let message = Object::new();
+    let _ = Reflect::set(&message, &key.into(), &text.into());
+    let _ = post.call1(&global, &message);
 }
 
 /// `{ response, pixels }` for the page.

@@ -3,7 +3,7 @@
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, HtmlCanvasElement};
 
-use super::{append, context_2d, element, hide, put_tile, set_text, show, typed, TILE_BYTES};
+use super::{append, context_2d, element, hide, put_tile, set_style, set_text, show, typed, TILE_BYTES};
 use crate::session::Results;
 
 /// Confusion matrix, per-class accuracy and the gallery of a `results` reply.
@@ -31,7 +31,7 @@ pub fn render_results(document: &Document, results: &Results, pixels: &[u8]) -> 
             } else {
                 "214, 39, 40"
             };
-            cell.set_attribute("style", &format!("background: rgba({colour}, {:.2})", share.min(1.0)))?;
+            set_style(&cell, "background", &format!("rgba({colour}, {:.2})", share.min(1.0)))?;
         }
         let accuracy = results.per_class_accuracy.get(class).copied().unwrap_or(0.0);
         append(
@@ -109,7 +109,7 @@ pub fn render_classified(
         let name = class_names.get(class).map_or("", String::as_str);
         append(document, &item, "span", name, Some("bar-label"))?;
         let bar = append(document, &item, "span", "", Some("bar"))?;
-        bar.set_attribute("style", &format!("width: {:.1}%", 100.0 * p))?;
+        set_style(&bar, "width", &format!("{:.1}%", 100.0 * p))?;
         append(
             document,
             &item,
