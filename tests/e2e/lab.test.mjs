@@ -52,12 +52,14 @@ const text = (selector) => page.textContent(selector);
 const stepCount = async () => Number(await text('#step-counter'));
 const chart = () => page.evaluate(() => document.querySelector('#curves').toDataURL());
 
+// Polls the step counter; the predicate runs here in Node (the page's Content-Security-Policy refuses eval).
 async function waitForStep(predicate, timeout = 60_000) {
-  await page.waitForFunction(
-    (source) => new Function('n', `return ${source}`)(Number(document.querySelector('#step-counter').textContent)),
-    predicate,
-    { timeout },
-  );
+  const holds = new Function('n', `return ${predicate}`);
+  const deadline = Date.now() + timeout;
+  while (!holds(await stepCount())) {
+    if (Date.now() > deadline) throw new Error(`the step counter: expected ${predicate} within ${timeout} ms, found ${await stepCount()}`);
+    await page.waitForTimeout(50);
+  }
 }
 
 // Drops files onto the drop zone as a person dragging them from the desktop would.
