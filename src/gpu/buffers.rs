@@ -164,11 +164,18 @@ impl Readback {
         Ok(words)
     }
 
-    /// Maps the copy and returns its values once the GPU is done with it, without blocking.
-    pub async fn read_async(&self, context: &GpuContext) -> Result<Vec<u32>, GpuError> {
+    /// Asks for the copy to be mapped; the signal completes when it is (await it, or look with
+    /// [`Signal::try_take`] without waiting).
+    pub fn map_signal(&self) -> Signal {
         let signal = Signal::default();
         let done = signal.clone();
         self.map_async(move |result| done.complete(result));
+        signal
+    }
+
+    /// Maps the copy and returns its values once the GPU is done with it, without blocking.
+    pub async fn read_async(&self, context: &GpuContext) -> Result<Vec<u32>, GpuError> {
+        let signal = self.map_signal();
         #[cfg(not(target_arch = "wasm32"))]
         context.wait()?;
         #[cfg(target_arch = "wasm32")]
@@ -193,7 +200,7 @@ impl Readback {
 
 /// A one-shot future completed by a `map_async` callback.
 #[derive(Clone, Default)]
-struct Signal {
+pub struct Signal {
     state: std::sync::Arc<std::sync::Mutex<SignalState>>,
 }
 
@@ -204,6 +211,11 @@ struct SignalState {
 }
 
 impl Signal {
+    /// The mapping's result if it has arrived (without waiting; the browser delivers it between tasks).
+    pub fn try_take(&self) -> Option<Result<(), wgpu::BufferAsyncError>> {
+        self.state.lock().ok().and_then(|mut state| state.result.take())
+    }
+
     fn complete(&self, result: Result<(), wgpu::BufferAsyncError>) {
         if let Ok(mut state) = self.state.lock() {
             state.result = Some(result);

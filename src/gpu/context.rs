@@ -93,6 +93,12 @@ impl GpuContext {
                 slot.get_or_insert_with(|| e.to_string());
             }
         }));
+        let sink = Arc::clone(&error);
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = sink.lock() {
+                slot.get_or_insert_with(|| format!("the device was lost ({reason:?}): {message}"));
+            }
+        });
         Ok(Self {
             device,
             queue,

@@ -17,8 +17,8 @@
 mod backend;
 pub use backend::Backend;
 
-// everything but the trainer and the benchmark also builds for the browser (wgpu's `webgpu` backend); those
-// two wait for the GPU natively (the page's worker will drive the same network asynchronously)
+// everything but the benchmark also builds for the browser (wgpu's `webgpu` backend); the trainer waits
+// for the GPU with futures there (its blocking forms are native only)
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod buffers;
@@ -29,14 +29,12 @@ pub mod matmul;
 pub mod network;
 pub mod optimizer;
 pub mod shaders;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod trainer;
 
 pub use buffers::Tensor;
 pub use context::{AdapterSummary, GpuContext, ADAPTER_ENV};
 pub use network::GpuNetwork;
 pub use optimizer::GpuOptimizer;
-#[cfg(not(target_arch = "wasm32"))]
 pub use trainer::{GpuTrainError, GpuTrainer};
 
 /// Why the GPU path could not run.

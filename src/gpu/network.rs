@@ -173,17 +173,16 @@ impl GpuNetwork {
         }
     }
 
-    /// Copies the parameters and running statistics back into `network` (native: waits for the GPU).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn read_state_into(&self, network: &mut Network<f32>) -> Result<(), GpuError> {
-        let values = self.values.read_f32(&self.context)?;
+    /// Copies the parameters and running statistics back into `network`, without blocking.
+    pub async fn read_state_into_async(&self, network: &mut Network<f32>) -> Result<(), GpuError> {
+        let values = self.values.read_f32_async(&self.context).await?;
         let mut slots = self.param_slots.iter().flatten();
         network.visit_params(&mut |_, p| {
             if let Some(slot) = slots.next() {
                 p.value.copy_from_slice(&values[slot.offset..slot.offset + slot.len]);
             }
         });
-        let running = self.running.read_f32(&self.context)?;
+        let running = self.running.read_f32_async(&self.context).await?;
         let mut slots = self.buffer_slots.iter().flatten();
         network.visit_buffers(&mut |_, _, b| {
             if let Some(slot) = slots.next() {
@@ -191,6 +190,12 @@ impl GpuNetwork {
             }
         });
         Ok(())
+    }
+
+    /// [`GpuNetwork::read_state_into_async`], waiting for the GPU (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_state_into(&self, network: &mut Network<f32>) -> Result<(), GpuError> {
+        pollster::block_on(self.read_state_into_async(network))
     }
 
     /// The parameter gradients of the latest backward pass, in `visit_params` order (native, for tests).
@@ -368,10 +373,9 @@ impl GpuNetwork {
         self.eval_metrics.write_f32(&self.context, &[0.0, 0.0]);
     }
 
-    /// The summed loss and correct count of the batches evaluated since the reset (native: waits).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn read_evaluation(&self) -> Result<(f64, f64), GpuError> {
-        let sums = self.eval_metrics.read_f32(&self.context)?;
+    /// The summed loss and correct count of the batches evaluated since the reset, without blocking.
+    pub async fn read_evaluation_async(&self) -> Result<(f64, f64), GpuError> {
+        let sums = self.eval_metrics.read_f32_async(&self.context).await?;
         Ok((sums[0] as f64, sums[1] as f64))
     }
 

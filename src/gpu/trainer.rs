@@ -2,7 +2,7 @@
 //! gives the same run), curves and non-finite-loss handling, while parameters, gradients and optimizer state
 //! stay on the GPU. The CPU trainer's network holds the last weights synced back, where training continues
 //! on the CPU if the GPU fails.
-use super::buffers::Readback;
+use super::buffers::{Readback, Signal};
 use super::network::{parse_training_metrics, METRICS_RING};
 use super::{GpuContext, GpuError, GpuNetwork, GpuOptimizer};
 use crate::data::{Dataset, Split};
@@ -35,7 +35,7 @@ pub struct GpuTrainer {
 /// collected when the GPU has made it, so no step waits for a `mapAsync`.
 struct MetricsReader {
     staging: Readback,
-    pending: Option<std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>>,
+    pending: Option<Signal>,
 }
 
 impl GpuTrainer {
@@ -96,40 +96,42 @@ impl GpuTrainer {
         if read {
             self.request_metrics();
         }
-        self.collect(false)
+        self.collect()
     }
 
     fn request_metrics(&mut self) {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        self.metrics.staging.map_async(move |result| drop(sender.send(result)));
-        self.metrics.pending = Some(receiver);
+        self.metrics.pending = Some(self.metrics.staging.map_signal());
     }
 
-    /// Records the steps of a finished readback (waiting for it when `wait`).
-    fn collect(&mut self, wait: bool) -> Result<Vec<StepOutcome>, GpuTrainError> {
-        let Some(receiver) = &self.metrics.pending else {
+    /// Records the steps of a finished readback, if one has arrived (never waits).
+    fn collect(&mut self) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let Some(signal) = &self.metrics.pending else {
             return Ok(Vec::new());
-        };
-        let poll = if wait {
-            wgpu::PollType::wait_indefinitely()
-        } else {
-            wgpu::PollType::Poll
         };
         self.network
             .context
             .device
-            .poll(poll)
+            .poll(wgpu::PollType::Poll)
             .map_err(|e| GpuError::Device(e.to_string()))?;
-        let ready = if wait {
-            receiver.recv().map_err(|e| GpuError::Device(e.to_string()))?
-        } else {
-            match receiver.try_recv() {
-                Ok(result) => result,
-                Err(_) => return Ok(Vec::new()),
-            }
+        let Some(ready) = signal.try_take() else {
+            return Ok(Vec::new());
         };
         self.metrics.pending = None;
-        ready.map_err(|e| GpuError::Device(e.to_string()))?;
+        self.record_metrics(ready)
+    }
+
+    /// Records the steps of the pending readback once it arrives.
+    async fn collect_waiting(&mut self) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let Some(signal) = self.metrics.pending.take() else {
+            return Ok(Vec::new());
+        };
+        self.network.context.wait()?;
+        let ready = signal.await;
+        self.record_metrics(ready)
+    }
+
+    fn record_metrics(&mut self, ready: Result<(), wgpu::BufferAsyncError>) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        ready.map_err(|e| GpuError::Device(format!("reading the losses back: {e}")))?;
         let words = self.metrics.staging.take_mapped()?;
         self.network.context.check()?;
         let batch = self.trainer.config().batch_size;
@@ -142,25 +144,29 @@ impl GpuTrainer {
         Ok(outcomes)
     }
 
-    /// Waits for every submitted step and records them.
-    pub fn flush(&mut self) -> Result<Vec<StepOutcome>, GpuTrainError> {
-        let mut outcomes = self.collect(true)?;
+    /// Waits (without blocking the thread) for every submitted step and records them.
+    pub async fn flush_async(&mut self) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let mut outcomes = self.collect_waiting().await?;
         if self.trainer.steps_done() < self.submitted {
-            let encoder = self.network.context.device.create_command_encoder(&Default::default());
-            let mut encoder = encoder;
+            let mut encoder = self.network.context.device.create_command_encoder(&Default::default());
             self.metrics
                 .staging
                 .copy_from(&mut encoder, &self.network.train_metrics.buffer, 0);
             self.network.context.queue.submit([encoder.finish()]);
             self.request_metrics();
-            outcomes.extend(self.collect(true)?);
+            outcomes.extend(self.collect_waiting().await?);
         }
         Ok(outcomes)
     }
 
+    /// Steps submitted so far (recorded or not).
+    pub fn submitted(&self) -> usize {
+        self.submitted
+    }
+
     /// Loss and accuracy on `split` (or its first `limit` images) in evaluation mode, on the GPU, in the
     /// CPU trainer's chunks; one readback at the end.
-    pub fn evaluate(&mut self, split: &Split, limit: Option<usize>) -> Result<Evaluation, GpuTrainError> {
+    pub async fn evaluate_async(&mut self, split: &Split, limit: Option<usize>) -> Result<Evaluation, GpuTrainError> {
         let count = limit.unwrap_or(split.len()).min(split.len());
         let chunk = self.trainer.evaluation_chunk();
         self.network.reset_evaluation();
@@ -177,7 +183,7 @@ impl GpuTrainer {
                 .ok_or_else(|| GpuError::Device("a non-contiguous batch".into()))?;
             self.network.evaluate_batch(inputs, &labels)?;
         }
-        let (loss_sum, correct) = self.network.read_evaluation()?;
+        let (loss_sum, correct) = self.network.read_evaluation_async().await?;
         let images = count.max(1) as f64;
         Ok(Evaluation {
             loss: loss_sum / images,
@@ -188,11 +194,52 @@ impl GpuTrainer {
 
     /// Finishes the submitted steps, evaluates on the whole test set, records a curve point and syncs the
     /// weights back to the CPU trainer.
-    pub fn record_point(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
-        self.flush()?;
-        let test = self.evaluate(&dataset.test, None)?;
-        self.sync_weights()?;
+    pub async fn record_point_async(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
+        self.flush_async().await?;
+        let test = self.evaluate_async(&dataset.test, None).await?;
+        self.sync_weights_async().await?;
         Ok(self.trainer.record_point_with(test))
+    }
+
+    /// Copies the GPU's parameters and running statistics into the CPU trainer's network.
+    pub async fn sync_weights_async(&mut self) -> Result<(), GpuTrainError> {
+        self.network.read_state_into_async(self.trainer.network_mut()).await?;
+        Ok(())
+    }
+
+    /// The device, e.g. to simulate its loss in a test (`device.destroy()`).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.network.context.device
+    }
+
+    /// The CPU trainer, to continue without the GPU from the last synced weights (the optimizer's moments
+    /// start over: they lived on the GPU).
+    pub fn into_cpu(self) -> Trainer {
+        self.trainer
+    }
+}
+
+/// Blocking forms for native front ends (`lab train --backend gpu`) and tests.
+#[cfg(not(target_arch = "wasm32"))]
+impl GpuTrainer {
+    /// [`GpuTrainer::flush_async`], blocking.
+    pub fn flush(&mut self) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        pollster::block_on(self.flush_async())
+    }
+
+    /// [`GpuTrainer::evaluate_async`], blocking.
+    pub fn evaluate(&mut self, split: &Split, limit: Option<usize>) -> Result<Evaluation, GpuTrainError> {
+        pollster::block_on(self.evaluate_async(split, limit))
+    }
+
+    /// [`GpuTrainer::record_point_async`], blocking.
+    pub fn record_point(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
+        pollster::block_on(self.record_point_async(dataset))
+    }
+
+    /// [`GpuTrainer::sync_weights_async`], blocking.
+    pub fn sync_weights(&mut self) -> Result<(), GpuTrainError> {
+        pollster::block_on(self.sync_weights_async())
     }
 
     /// Trains to the configured number of steps, recording a curve point every `eval_every` steps (as
@@ -216,18 +263,6 @@ impl GpuTrainer {
             }
         }
         Ok(())
-    }
-
-    /// Copies the GPU's parameters and running statistics into the CPU trainer's network.
-    pub fn sync_weights(&mut self) -> Result<(), GpuTrainError> {
-        self.network.read_state_into(self.trainer.network_mut())?;
-        Ok(())
-    }
-
-    /// The CPU trainer, to continue without the GPU from the last synced weights (the optimizer's moments
-    /// start over: they lived on the GPU).
-    pub fn into_cpu(self) -> Trainer {
-        self.trainer
     }
 }
 
