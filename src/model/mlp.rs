@@ -19,6 +19,17 @@ pub enum Activation {
     Tanh,
 }
 
+impl Activation {
+    /// The activation's layer.
+    pub fn layer<T: Scalar>(self) -> Box<dyn Layer<T>> {
+        match self {
+            Activation::Elu => Box::new(Elu),
+            Activation::Relu => Box::new(Relu),
+            Activation::Tanh => Box::new(Tanh),
+        }
+    }
+}
+
 /// The normalisation after each hidden linear layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -105,11 +116,7 @@ impl MlpConfig {
                 Normalization::BatchNorm => layers.push(Box::new(BatchNorm1d::new(hidden))),
                 Normalization::LayerNorm => layers.push(Box::new(LayerNorm::new(hidden))),
             }
-            layers.push(match self.activation {
-                Activation::Elu => Box::new(Elu),
-                Activation::Relu => Box::new(Relu),
-                Activation::Tanh => Box::new(Tanh),
-            });
+            layers.push(self.activation.layer());
             width = hidden;
         }
         layers.push(Box::new(Linear::new(width, self.classes, self.init, &mut rng)));

@@ -8,11 +8,16 @@
 //! - [`page_config`]: the page's form and its query string; [`presets`]: Table 1 and the CNN recipes;
 //! - `loading`: dropped files and the data summary; `training`: steps, data-parallel shares;
 //! - `inspect`: the layer view, tensor statistics, the gradient check of the current model, filters;
+//! - `activations`: one test image through every layer; `kernels`: every convolution's kernels;
+//!   `activation_curves`: each activation function and its derivative;
 //! - `results`: predictions, confusion matrix, gallery, classifying a picture;
 //! - `recovery`: snapshots of the run and resuming from one (the page's recovery from a dead worker);
 //! - [`error`]: why a request failed.
+pub mod activation_curves;
+mod activations;
 mod error;
 mod inspect;
+mod kernels;
 mod loading;
 pub mod page_config;
 pub mod presets;
@@ -145,6 +150,13 @@ impl Session {
             Request::Lessons => Ok(Response::Lessons {
                 lessons: crate::lessons::lessons(),
             }),
+            Request::ActivationCurves => Ok(Response::ActivationCurves {
+                curves: activation_curves::activation_curves(),
+            }),
+            Request::ImageActivations { image } => {
+                self.activations_reply(image, &mut out).map(Response::ImageActivations)
+            }
+            Request::Kernels { tensor } => self.kernels(tensor, &mut out).map(Response::Kernels),
             Request::CurvesCsv => Ok(Response::Csv {
                 csv: match self.trainer.as_ref() {
                     Some(trainer) => crate::train::curves_csv(trainer.curves(), trainer.config()),

@@ -3,6 +3,9 @@
 //! fails to compile rather than at run time. Files and pixels travel beside a message as raw bytes.
 use serde::{Deserialize, Serialize};
 
+pub use super::activation_curves::ActivationCurve;
+pub use super::activations::{ImageActivations, LayerMaps};
+pub use super::kernels::{KernelTensor, Kernels};
 use super::page_config::PageConfig;
 use super::presets::Preset;
 use super::recovery::TrapKind;
@@ -69,6 +72,12 @@ pub enum Request {
     /// Kill the worker on purpose (see [`super::recovery::trap`]): the end-to-end tests' way to check that the
     /// page recovers. The page never sends it.
     Trap { kind: TrapKind },
+    /// Each activation function and its derivative, from the layers' own forward and backward.
+    ActivationCurves,
+    /// Test image `image` through every layer of the current model (evaluation mode).
+    ImageActivations { image: usize },
+    /// The kernels of one convolution weight of the current model (the first when `None`).
+    Kernels { tensor: Option<usize> },
 }
 
 /// Which share of the next data-parallel step an `apply-step` request asks for.
@@ -143,6 +152,13 @@ pub enum Response {
         step: usize,
         bytes: usize,
     },
+    ActivationCurves {
+        curves: Vec<ActivationCurve>,
+    },
+    /// The image's RGB tile, then every layer's grey tiles, are the reply's pixels.
+    ImageActivations(ImageActivations),
+    /// The kernels' grey tiles are the reply's pixels.
+    Kernels(Kernels),
     /// The request could not be carried out; nothing changed.
     Error {
         message: String,
@@ -174,6 +190,9 @@ impl Response {
             Response::Hyperparameters { .. } => "hyperparameters",
             Response::Lessons { .. } => "lessons",
             Response::Snapshot { .. } => "snapshot",
+            Response::ActivationCurves { .. } => "activation-curves",
+            Response::ImageActivations(_) => "image-activations",
+            Response::Kernels(_) => "kernels",
             Response::Error { .. } => "error",
         }
     }
