@@ -434,6 +434,34 @@ fn the_same_batch_twice_is_an_error() {
 }
 
 #[test]
+fn appending_a_builder_checks_for_the_same_batch_twice_and_leaves_the_target_as_it_was() {
+    let dataset = tiny();
+    let mut waiting = DatasetBuilder::new();
+    waiting
+        .add_file("data_batch_1.bin", &write_binary_batch(&dataset.train))
+        .unwrap();
+    let mut dropped = DatasetBuilder::new();
+    dropped
+        .add_file(
+            "data_batch_1",
+            &write_pickle_batch(&dataset.train, "training batch 1 of 5"),
+        )
+        .unwrap();
+    let message = waiting.clone().append(dropped).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "data_batch_1: expected each batch once, found data_batch_1 a second time"
+    );
+    let mut dropped = DatasetBuilder::new();
+    dropped
+        .add_file("test_batch.bin", &write_binary_batch(&dataset.test))
+        .unwrap();
+    waiting.append(dropped).unwrap();
+    let loaded = waiting.build().unwrap();
+    assert_eq!((loaded.train, loaded.test), (dataset.train, dataset.test));
+}
+
+#[test]
 fn a_failing_file_leaves_the_builder_untouched() {
     let dataset = tiny();
     let train = write_binary_batch(&dataset.train);

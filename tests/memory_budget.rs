@@ -161,6 +161,19 @@ fn data_beyond_the_budget_is_refused_before_it_is_read() {
         "the refused file left the builder as it was"
     );
 
+    // files read on their own count against what was waiting when they join it
+    let mut dropped = DatasetBuilder::with_memory_budget(small_budget(100_000));
+    dropped
+        .add_file("test_batch.bin", &write_binary_batch(&dataset.test))
+        .unwrap();
+    let error = builder.append(dropped).unwrap_err();
+    assert!(matches!(error, DataError::OverBudget { images: 20, .. }), "{error}");
+    assert_eq!(
+        builder.batches().count(),
+        1,
+        "the refused batches left the builder as it was"
+    );
+
     // inside an archive the member is refused by its header's size, before it is decompressed
     let archive = write_archive(&dataset, ArchiveFormat::Binary, 1);
     let error = DatasetBuilder::with_memory_budget(small_budget(100_000))

@@ -174,6 +174,31 @@ impl DatasetBuilder {
         Ok(summary)
     }
 
+    /// Takes in the batches of `other` (files read on their own first, so that a bad one changed nothing
+    /// here) as if its files had been added to this builder: the same batch twice and the data budget are
+    /// checked against what this builder holds. On error this builder is left as it was.
+    pub fn append(&mut self, other: DatasetBuilder) -> Result<(), DataError> {
+        let mut loaded = self.loaded_bytes();
+        for (index, batch) in other.batches.iter().enumerate() {
+            let key = batch_key(&batch.info.name);
+            if (self.batches.iter().chain(&other.batches[..index])).any(|earlier| batch_key(&earlier.info.name) == key)
+            {
+                return Err(DataError::DuplicateBatch {
+                    file: batch.info.source.clone(),
+                    batch: key.to_string(),
+                });
+            }
+            let needed = batch.info.images as u64 * RECORD_BYTES as u64;
+            FileReader::check_budget(&self.budget, loaded, &batch.info.source, needed)?;
+            loaded += needed;
+        }
+        if other.class_names.is_some() {
+            self.class_names = other.class_names;
+        }
+        self.batches.extend(other.batches);
+        Ok(())
+    }
+
     /// The batches taken in so far, in the order they were added.
     pub fn batches(&self) -> impl Iterator<Item = &BatchInfo> {
         self.batches.iter().map(|batch| &batch.info)

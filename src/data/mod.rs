@@ -23,6 +23,7 @@ mod class_names;
 mod error;
 mod image;
 mod loader;
+mod phases;
 mod pickle;
 mod pickle_scan;
 mod preprocess;
@@ -40,6 +41,7 @@ pub use image::{push_rgba, resize_to_cifar};
 #[cfg(not(target_arch = "wasm32"))]
 pub use loader::load_path;
 pub use loader::{load_files, AddedSummary, BatchFormat, BatchInfo, DatasetBuilder};
+pub use phases::{archive_phases, Phase};
 pub use pickle::write_pickle_batch;
 pub use preprocess::Preprocessor;
 pub use sampler::{BatchSampler, SamplerPosition};

@@ -103,11 +103,10 @@ impl Session {
             .pending
             .take()
             .unwrap_or_else(|| (DatasetBuilder::new(), Vec::new()));
-        for (name, bytes) in files {
-            // Only a clash with the files waiting from before (the same batch twice) fails here.
-            builder.add_file(name, bytes).map_err(SessionError::DataClash)?;
-            names.push(name.clone());
-        }
+        // Only a clash with the files waiting from before (the same batch twice, the budget) fails here; the
+        // files are not decoded a second time.
+        builder.append(dropped).map_err(SessionError::DataClash)?;
+        names.extend(files.iter().map(|(name, _)| name.clone()));
         let has = |part: Part| builder.batches().any(|batch| batch.part == part);
         if has(Part::Train) && has(Part::Test) {
             let dataset = builder.build()?;
