@@ -10,7 +10,7 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use backprop_lab::data::{archive_phases, load_path, write_archive, ArchiveFormat};
+use backprop_lab::data::archive_phases;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,7 +32,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Packing reads a directory; in a wasm build (`wasm-pack test` compiles the examples too) it says so.
+#[cfg(target_arch = "wasm32")]
+fn pack(_data: &Path, _out: &Path) -> Result<(), Box<dyn Error>> {
+    Err("archive_phases pack runs natively only".into())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn pack(data: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
+    use backprop_lab::data::{load_path, write_archive, ArchiveFormat};
     let dataset = load_path(data)?;
     std::fs::create_dir_all(out)?;
     for (format, name) in [
