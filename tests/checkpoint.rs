@@ -1,6 +1,6 @@
 //! Save run / Resume run: a run saved after some steps and resumed continues bit for bit as the uninterrupted
 //! run, across epoch reshuffles, with augmentation, for Adam and SGD with momentum; bad resumes say why.
-use backprop_lab::data::{synthetic, Augmentation, Dataset, SyntheticConfig};
+use backprop_lab::data::{synthetic, Augmentation, Dataset, InputNormalization, SyntheticConfig};
 use backprop_lab::model::{CnnConfig, FineTune, MlpConfig, ModelConfig, Normalization};
 use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{HyperparameterChange, Hyperparameters, Schedule, TrainConfig, Trainer};
@@ -41,6 +41,7 @@ fn mlp_adam() -> TrainConfig {
             },
         }],
         fine_tune: FineTune::Full,
+        input: InputNormalization::CourseMeanImage,
     }
 }
 

@@ -68,7 +68,7 @@ fn a_snapshot_resumed_in_a_new_session_continues_the_run_bit_for_bit() {
 }
 
 #[test]
-fn a_snapshot_before_the_first_step_or_of_another_configuration_is_refused_with_a_message() {
+fn a_snapshot_before_the_first_step_or_of_other_data_is_refused_and_one_of_another_configuration_brings_it() {
     let mut fresh = session();
     match send(&mut fresh, Request::SaveRun, &[]).0 {
         Response::Error { message } => assert!(message.contains("no step taken yet"), "{message}"),
@@ -83,10 +83,35 @@ fn a_snapshot_before_the_first_step_or_of_another_configuration_is_refused_with_
         query: QUERY.replace("lr=0.001", "lr=0.01"),
     };
     send(&mut other, configure, &[]);
-    match send(&mut other, Request::ResumeRun, &[("snapshot".into(), snapshot)]).0 {
-        Response::Error { message } => assert!(message.contains("another configuration"), "{message}"),
+    let mut refused = Session::new(
+        data::synthetic(&SyntheticConfig {
+            seed: 3,
+            train_size: 150,
+            test_size: 50,
+        }),
+        PageConfig::from_query(QUERY).unwrap(),
+    );
+    match send(
+        &mut refused,
+        Request::ResumeRun,
+        &[("snapshot".into(), snapshot.clone())],
+    )
+    .0
+    {
+        Response::Error { message } => assert!(message.contains("training images"), "{message}"),
         other => panic!("expected an error, found {other:?}"),
     }
+    assert!(refused.trainer().is_none(), "a refused snapshot changes nothing");
+    match send(&mut other, Request::ResumeRun, &[("snapshot".into(), snapshot)]).0 {
+        Response::State(state) => assert_eq!(state.steps_done, 3),
+        other => panic!("expected the resumed state, found {other:?}"),
+    }
+    assert_eq!(
+        other.config().learning_rate,
+        0.001,
+        "the run's own configuration, shown in the form"
+    );
+    send(&mut other, Request::Reset, &[]);
     match send(
         &mut other,
         Request::ResumeRun,

@@ -43,7 +43,7 @@ pub use loader::load_path;
 pub use loader::{load_files, AddedSummary, BatchFormat, BatchInfo, DatasetBuilder};
 pub use phases::{archive_phases, Phase};
 pub use pickle::write_pickle_batch;
-pub use preprocess::Preprocessor;
+pub use preprocess::{InputNormalization, Preprocessor, IMAGENET_MEAN, IMAGENET_STD};
 pub use sampler::{BatchSampler, SamplerPosition};
 pub use split::{Dataset, Part, Split};
 pub use synthetic::{synthetic, SyntheticConfig, SYNTHETIC_CLASS_NAMES};

@@ -1,14 +1,48 @@
 //! Preprocessing exactly as the course's `cifar10_utils.py`: subtract the training set's per-pixel mean image,
-//! nothing else.
+//! nothing else; or, for torchvision's pretrained weights, ImageNet's per-channel normalisation.
 //!
-//! `x = pixel − mean_image[pixel]`, at raw pixel scale (no /255, no division by a standard deviation), for
-//! training and test images alike, both with the TRAINING mean. An image enters the network as its 3072 CHW
-//! bytes in order, i.e. NCHW `(N, 3, 32, 32)` flattened C-major, as the course's MLPs see it.
+//! The course's: `x = pixel − mean_image[pixel]`, at raw pixel scale (no /255, no division by a standard
+//! deviation), for training and test images alike, both with the TRAINING mean. ImageNet's:
+//! `x = (pixel / 255 − mean[c]) / std[c]`, computed as `(pixel − 255·mean[c]) / (255·std[c])`. An image enters
+//! the network as its 3072 CHW bytes in order, i.e. NCHW `(N, 3, 32, 32)` flattened C-major, as the course's MLPs
+//! see it.
 
 use ndarray::Array2;
 use num_traits::Float;
 
 use super::{Split, PIXELS};
+
+/// How images become the network's input; the weights only make sense with the same one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputNormalization {
+    /// The course's: subtract the training set's mean image, at raw pixel scale.
+    #[default]
+    CourseMeanImage,
+    /// torchvision's pretrained weights: pixels / 255, then per channel `(x − mean) / std` with ImageNet's
+    /// mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+    #[serde(rename = "imagenet")]
+    ImageNet,
+}
+
+impl InputNormalization {
+    pub fn key(self) -> &'static str {
+        match self {
+            InputNormalization::CourseMeanImage => "course-mean-image",
+            InputNormalization::ImageNet => "imagenet",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [InputNormalization::CourseMeanImage, InputNormalization::ImageNet]
+            .into_iter()
+            .find(|n| n.key() == key)
+    }
+}
+
+/// ImageNet's per-channel mean and standard deviation of pixels / 255, as torchvision normalises.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// Holds the training set's mean image and turns images into network inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +50,8 @@ pub struct Preprocessor {
     /// `[3072]` per-pixel mean of the training images (CHW), computed in f64 and stored as f32, as
     /// `np.mean(X_train, axis=0)` gives it.
     pub mean_image: Vec<f32>,
+    /// `[3072]` per-pixel divisor after the mean is subtracted; `None`: no division (the course's).
+    pub std_image: Option<Vec<f32>>,
 }
 
 impl Preprocessor {
@@ -31,6 +67,29 @@ impl Preprocessor {
         let count = train.len().max(1) as f64;
         Preprocessor {
             mean_image: sums.into_iter().map(|sum| (sum as f64 / count) as f32).collect(),
+            std_image: None,
+        }
+    }
+
+    /// ImageNet's normalisation, the one torchvision's pretrained weights expect.
+    pub fn imagenet() -> Self {
+        let per_channel = |values: [f32; 3]| -> Vec<f32> {
+            values
+                .iter()
+                .flat_map(|&v| std::iter::repeat_n(255.0 * v, PIXELS / 3))
+                .collect()
+        };
+        Preprocessor {
+            mean_image: per_channel(IMAGENET_MEAN),
+            std_image: Some(per_channel(IMAGENET_STD)),
+        }
+    }
+
+    /// The preprocessing `input` names, for a run on `train`.
+    pub fn for_input(input: InputNormalization, train: &Split) -> Self {
+        match input {
+            InputNormalization::CourseMeanImage => Self::new(train),
+            InputNormalization::ImageNet => Self::imagenet(),
         }
     }
 
@@ -48,6 +107,11 @@ impl Preprocessor {
             let image = split.image(index);
             for ((value, &pixel), &mean) in row.iter_mut().zip(image).zip(&self.mean_image) {
                 *value = to_float(f32::from(pixel) - mean);
+            }
+            if let Some(std_image) = &self.std_image {
+                for (value, &std) in row.iter_mut().zip(std_image) {
+                    *value = *value / to_float(std);
+                }
             }
             labels.push(usize::from(split.labels[index]));
         }

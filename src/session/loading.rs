@@ -13,7 +13,7 @@ impl Session {
     /// The page's state; appends the sample tiles to `pixels`.
     pub fn state(&mut self, pixels: &mut Vec<u8>) -> State {
         let problem = self.ensure_trainer().err().map(|error| error.to_string());
-        let train_config = self.config.to_train_config().ok();
+        let train_config = self.train_config().ok();
         let data = self.data_summary(pixels);
         let norm_layers = match self.trainer.as_mut() {
             Some(trainer) => crate::train::parameter_layers(trainer.network_mut())

@@ -25,6 +25,7 @@ pub mod protocol;
 mod recovery;
 mod results;
 mod training;
+mod weights;
 
 use ndarray::Array2;
 
@@ -38,6 +39,7 @@ pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};
 pub use protocol::*;
 pub use recovery::{trap, trap_message, TrapKind};
+pub use weights::{RUN_FILE, WEIGHTS_FILE};
 
 /// What the views work with: the trainer, the data, and a scratch batch (inputs and labels).
 type Scratch<'a> = (&'a mut Trainer, &'a Dataset, &'a mut Array2<f32>, &'a mut Vec<usize>);
@@ -49,6 +51,9 @@ pub struct Session {
     pending: Option<(DatasetBuilder, Vec<String>)>,
     config: PageConfig,
     trainer: Option<Trainer>,
+    /// The run's configuration when a loaded file brought one the form cannot describe (until the next
+    /// `configure`).
+    from_file: Option<crate::train::TrainConfig>,
     /// Scratch input of the views (predictions, layer statistics).
     inputs: Array2<f32>,
     labels: Vec<usize>,
@@ -67,6 +72,7 @@ impl Session {
             pending: None,
             config,
             trainer: None,
+            from_file: None,
             inputs: Array2::zeros((0, 0)),
             labels: Vec::new(),
         }
@@ -106,6 +112,7 @@ impl Session {
             Request::Configure { query } => PageConfig::from_query(&query)
                 .map(|config| {
                     self.config = config;
+                    self.from_file = None;
                     self.trainer = None;
                     Response::State(self.state(&mut out))
                 })
@@ -157,6 +164,8 @@ impl Session {
                 self.activations_reply(image, &mut out).map(Response::ImageActivations)
             }
             Request::Kernels { tensor } => self.kernels(tensor, &mut out).map(Response::Kernels),
+            Request::SaveWeights => self.save_weights(&mut out),
+            Request::LoadWeights { into_current } => self.load_weights(files, into_current, &mut out),
             Request::CurvesCsv => Ok(Response::Csv {
                 csv: match self.trainer.as_ref() {
                     Some(trainer) => crate::train::curves_csv(trainer.curves(), trainer.config()),
@@ -186,7 +195,7 @@ impl Session {
     /// The trainer, built from the configuration on first use.
     fn ensure_trainer(&mut self) -> Result<&mut Trainer, SessionError> {
         if self.trainer.is_none() {
-            let config = self.config.to_train_config()?;
+            let config = self.train_config()?;
             self.trainer = Some(Trainer::new(config, &self.dataset)?);
         }
         Ok(self.trainer.as_mut().expect("just built"))

@@ -1,6 +1,6 @@
 //! The page's form as data: every setting a user can change, the limits the form accepts, and the query
 //! string that carries it in the address bar (share the link, reload, get the same setup).
-use crate::data::Augmentation;
+use crate::data::{Augmentation, InputNormalization};
 use crate::error::ConfigError;
 use crate::layers::LinearInit;
 use crate::model::{Activation, MlpConfig, ModelConfig, ModelKind, Normalization};
@@ -35,6 +35,10 @@ pub struct PageConfig {
     /// Learning rate, momentum and weight decay changed while the run trained (replayed from the link).
     #[serde(default)]
     pub changes: Vec<HyperparameterChange>,
+    /// How images become the network's input: the course's mean image, or ImageNet's normalisation (set by
+    /// loading weights that expect it).
+    #[serde(default)]
+    pub input: InputNormalization,
 }
 
 fn pytorch_init() -> LinearInit {
@@ -75,6 +79,7 @@ impl PageConfig {
             momentum: 0.0,
             weight_decay: 0.0,
             changes: Vec::new(),
+            input: InputNormalization::default(),
         }
     }
 
@@ -96,6 +101,7 @@ impl PageConfig {
         settings.validate(&optimizer)?;
         config.optimizer = settings.applied_to(&optimizer);
         config.changes.clone_from(&self.changes);
+        config.input = self.input;
         if self.batch_size > MAX_BATCH {
             return Err(ConfigError::new(
                 "batch size",
@@ -150,6 +156,9 @@ impl PageConfig {
         }
         if self.weight_decay != 0.0 {
             extra.push_str(&format!("&wd={}", self.weight_decay));
+        }
+        if self.input != InputNormalization::default() {
+            extra.push_str(&format!("&input={}", self.input.key()));
         }
         if !self.changes.is_empty() {
             let changes: Vec<String> = self
@@ -253,6 +262,10 @@ impl PageConfig {
         }
         if let Some(value) = get("wd") {
             config.weight_decay = parse_number("wd", value, "a weight decay ≥ 0 such as 0.0005")?;
+        }
+        if let Some(value) = get("input") {
+            config.input = InputNormalization::from_key(value)
+                .ok_or_else(|| ConfigError::new("input", "course-mean-image or imagenet", format!("`{value}`")))?;
         }
         if let Some(value) = get("live") {
             config.changes = parse_changes(value)?;

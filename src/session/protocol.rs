@@ -65,9 +65,11 @@ pub enum Request {
     SetHyperparameters(Hyperparameters),
     /// The lessons, in the report's order.
     Lessons,
-    /// The run so far as a saved run, its bytes as the reply's pixels: the page's snapshot for recovery.
+    /// The run so far as a saved run (weights, optimizer state, step, curves, the sampler's position), its bytes
+    /// as the reply's pixels: the page's snapshot for recovery, and `Save run`.
     SaveRun,
-    /// Continue the saved run attached (a snapshot) on the data and configuration already restored.
+    /// Continue the saved run attached (a snapshot, or a file from `Save run`) on the data already loaded, with
+    /// the configuration it was saved with.
     ResumeRun,
     /// Kill the worker on purpose (see [`super::recovery::trap`]): the end-to-end tests' way to check that the
     /// page recovers. The page never sends it.
@@ -78,6 +80,16 @@ pub enum Request {
     ImageActivations { image: usize },
     /// The kernels of one convolution weight of the current model (the first when `None`).
     Kernels { tensor: Option<usize> },
+    /// The current model's weights as a `.safetensors` file (PyTorch's names; the model configuration and the
+    /// input normalisation in the metadata): a [`Response::File`].
+    SaveWeights,
+    /// Load the `.safetensors` file sent beside the request: into the model its metadata describes, or, with
+    /// `into_current` (or when the file has no lab configuration), into the current model after checking every
+    /// tensor. Training restarts from the loaded weights.
+    LoadWeights {
+        #[serde(default)]
+        into_current: bool,
+    },
 }
 
 /// Which share of the next data-parallel step an `apply-step` request asks for.
@@ -159,6 +171,15 @@ pub enum Response {
     ImageActivations(ImageActivations),
     /// The kernels' grey tiles are the reply's pixels.
     Kernels(Kernels),
+    /// A file to save as `name`: its bytes are the reply's pixels.
+    File {
+        name: String,
+    },
+    /// Weights or a saved run were loaded: what was done, and the state of the new model.
+    Loaded {
+        message: String,
+        state: Box<State>,
+    },
     /// The request could not be carried out; nothing changed.
     Error {
         message: String,
@@ -193,6 +214,8 @@ impl Response {
             Response::ActivationCurves { .. } => "activation-curves",
             Response::ImageActivations(_) => "image-activations",
             Response::Kernels(_) => "kernels",
+            Response::File { .. } => "file",
+            Response::Loaded { .. } => "loaded",
             Response::Error { .. } => "error",
         }
     }

@@ -36,8 +36,8 @@ impl Session {
         })
     }
 
-    /// Continues the run saved in the first attachment, on the data and configuration this session holds (the
-    /// page restores both first). A snapshot of another configuration or other data is refused.
+    /// Continues the run saved in the first attachment, on the data this session holds (the page restores it
+    /// first), with the configuration the run was saved with (the form shows it). A run of other data is refused.
     pub(super) fn resume_run(
         &mut self,
         attachments: &[(String, Vec<u8>)],
@@ -48,17 +48,7 @@ impl Session {
             .ok_or_else(|| SessionError::request("resume", "a saved run attached", "no attachment"))?;
         let trainer = Trainer::resume_run(bytes, &self.dataset)
             .map_err(|error| SessionError::request("resume", "a saved run of this data", format!("{name}: {error}")))?;
-        let mut expected = self.config.to_train_config()?;
-        expected.changes.clone_from(&trainer.config().changes);
-        if trainer.config() != &expected {
-            return Err(SessionError::request(
-                "resume",
-                format!("a saved run of the configuration `{}`", self.config.to_query()),
-                format!("{name}, saved with another configuration"),
-            ));
-        }
-        self.config.changes.clone_from(&trainer.config().changes);
-        self.trainer = Some(trainer);
+        self.adopt(trainer);
         Ok(Response::State(self.state(out)))
     }
 }

@@ -2,7 +2,7 @@
 //! augmentation and learning-rate schedule, with the course's presets and the limits every front end checks.
 use super::HyperparameterChange;
 use crate::budget::MemoryBudget;
-use crate::data::Augmentation;
+use crate::data::{Augmentation, InputNormalization};
 use crate::error::ConfigError;
 use crate::model::{CnnConfig, FineTune, MlpConfig, ModelConfig, ModelKind};
 use crate::optim::OptimizerConfig;
@@ -29,6 +29,10 @@ pub struct TrainConfig {
     /// How the layers before the head learn (all at the full rate by default).
     #[serde(default)]
     pub fine_tune: FineTune,
+    /// How images become the network's input (the course's mean image by default; ImageNet's for
+    /// torchvision's weights).
+    #[serde(default)]
+    pub input: InputNormalization,
 }
 
 /// A learning-rate schedule: the factor applied to the optimizer's learning rate at each step.
@@ -97,6 +101,7 @@ impl Default for TrainConfig {
             schedule: Schedule::Constant,
             changes: Vec::new(),
             fine_tune: FineTune::Full,
+            input: InputNormalization::CourseMeanImage,
         }
     }
 }

@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{CurvePoint, Evaluation, Hyperparameters, LayerNorms, StepOutcome, TrainConfig};
-use crate::data::{BatchSampler, Dataset, Preprocessor, Split};
+use crate::data::{BatchSampler, Dataset, InputNormalization, Preprocessor, Split};
 use crate::error::{ConfigError, TrainError};
 use crate::layers::Mode;
 use crate::model::Network;
@@ -54,7 +54,7 @@ impl Trainer {
         network.set_fine_tune(config.fine_tune);
         let optimizer = config.optimizer.build::<f32>()?;
         Ok(Self {
-            preprocessor: Preprocessor::new(&dataset.train),
+            preprocessor: Preprocessor::for_input(config.input, &dataset.train),
             sampler: BatchSampler::new(dataset.train.len(), config.seed.wrapping_add(1)),
             network,
             optimizer,
@@ -117,6 +117,13 @@ impl Trainer {
     /// model was pretrained on, which its weights expect).
     pub fn set_preprocessor(&mut self, preprocessor: Preprocessor) {
         self.preprocessor = preprocessor;
+    }
+
+    /// Preprocesses as `input` says (on `train`, the data the run trains on) from now on, and records it in the
+    /// run's configuration: weights loaded into the model expect it.
+    pub fn use_input(&mut self, input: InputNormalization, train: &Split) {
+        self.config.input = input;
+        self.preprocessor = Preprocessor::for_input(input, train);
     }
 
     pub fn preprocessor(&self) -> &Preprocessor {

@@ -42,6 +42,10 @@ pub enum WeightsError {
     #[error("the model configuration in the file's metadata is invalid: {0}")]
     Config(#[from] ConfigError),
 
+    /// An input normalisation the lab does not know.
+    #[error("metadata key `backprop_lab.input`: expected course-mean-image or imagenet, found `{found}`")]
+    Input { found: String },
+
     /// A saved run that does not fit what it is resumed with (other data, a damaged state).
     #[error("the saved run cannot be resumed: {0}")]
     Run(String),

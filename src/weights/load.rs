@@ -51,12 +51,24 @@ impl StateDict {
             model.check_memory(&MemoryBudget::for_target())?;
             model.validate()?;
         }
-        let input = self
-            .metadata
-            .get(INPUT_KEY)
-            .and_then(|key| InputNormalization::from_key(key))
-            .unwrap_or_default();
+        let input = match self.metadata.get(INPUT_KEY) {
+            Some(key) => InputNormalization::from_key(key).ok_or_else(|| WeightsError::Input { found: key.clone() })?,
+            None => self.expected_input(),
+        };
         Ok(WeightsMetadata { model, input })
+    }
+
+    /// The normalisation a file without the lab's key expects: ImageNet's for torchvision's ResNets (their
+    /// stem and first block are there by name), the course's mean image otherwise.
+    fn expected_input(&self) -> InputNormalization {
+        let torchvision = ["conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "fc.weight"]
+            .iter()
+            .all(|name| self.tensors.contains_key(*name));
+        if torchvision {
+            InputNormalization::ImageNet
+        } else {
+            InputNormalization::CourseMeanImage
+        }
     }
 }
 

@@ -4,36 +4,10 @@ use std::borrow::Cow;
 use safetensors::{Dtype, View};
 
 use super::{WeightsError, INPUT_KEY, MODEL_KEY};
+pub use crate::data::InputNormalization;
 use crate::layers::StateValues;
 use crate::model::{ModelConfig, Network};
 use crate::Scalar;
-
-/// How images become the network's input; the weights only make sense with the same one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InputNormalization {
-    /// The course's: subtract the training set's mean image, at raw pixel scale.
-    #[default]
-    CourseMeanImage,
-    /// torchvision's pretrained weights: pixels / 255, then per channel `(x − mean) / std` with ImageNet's
-    /// mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
-    ImageNet,
-}
-
-impl InputNormalization {
-    pub fn key(self) -> &'static str {
-        match self {
-            InputNormalization::CourseMeanImage => "course-mean-image",
-            InputNormalization::ImageNet => "imagenet",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Self> {
-        [InputNormalization::CourseMeanImage, InputNormalization::ImageNet]
-            .into_iter()
-            .find(|n| n.key() == key)
-    }
-}
 
 /// What the file says besides its tensors.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -65,6 +65,7 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
         steps: args.steps.unwrap_or(preset.steps),
         eval_every: args.eval_every.unwrap_or(preset.eval_every),
         seed: args.seed,
+        input: preset.input,
         augmentation: match args.augment {
             Some(true) => Augmentation::standard(),
             Some(false) => Augmentation::default(),
@@ -170,7 +171,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?,
     };
     if let Some(path) = &args.init_from {
-        weights::init_from(path, &mut trainers)?;
+        weights::init_from(path, &mut trainers, &dataset)?;
     }
     let parameters = trainers[0].network_mut().parameter_count();
     let layers: Vec<String> = trainers[0].network().layers().iter().map(|l| l.name()).collect();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use backprop_lab::data::Dataset;
 use backprop_lab::model::Network;
 use backprop_lab::train::{TrainConfig, Trainer};
-use backprop_lab::weights::{self, InputNormalization, StateDict, WeightsMetadata};
+use backprop_lab::weights::{self, StateDict, WeightsMetadata};
 
 #[derive(clap::Args)]
 pub struct InspectArgs {
@@ -34,10 +34,15 @@ pub fn inspect(args: InspectArgs) -> Result<ExitCode, String> {
 }
 
 /// Loads the weights in `path` into every trainer's model (checked first; a classification head of another
-/// size is replaced by a fresh one, and the message says so).
-pub fn init_from(path: &Path, trainers: &mut [Trainer]) -> Result<(), String> {
+/// size is replaced by a fresh one, and the message says so), and preprocesses as the weights expect.
+pub fn init_from(path: &Path, trainers: &mut [Trainer], dataset: &Dataset) -> Result<(), String> {
     let state = StateDict::from_bytes(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    let input = state
+        .lab_metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .input;
     for trainer in trainers.iter_mut() {
+        trainer.use_input(input, &dataset.train);
         let network = trainer.network_mut();
         let head = head_module(network);
         let report =
@@ -46,7 +51,12 @@ pub fn init_from(path: &Path, trainers: &mut [Trainer]) -> Result<(), String> {
             eprintln!("note: {message}");
         }
     }
-    eprintln!("initialised from {} ({} tensors)", path.display(), state.tensors.len());
+    eprintln!(
+        "initialised from {} ({} tensors); input normalisation: {}",
+        path.display(),
+        state.tensors.len(),
+        input.key()
+    );
     Ok(())
 }
 
@@ -61,7 +71,7 @@ fn head_module(network: &mut Network<f32>) -> Option<String> {
 pub fn save(path: &Path, trainer: &mut Trainer, config: &TrainConfig) -> Result<(), String> {
     let metadata = WeightsMetadata {
         model: Some(config.model.clone()),
-        input: InputNormalization::CourseMeanImage,
+        input: trainer.config().input,
     };
     let bytes = weights::save(trainer.network_mut(), &metadata).map_err(|e| e.to_string())?;
     write(path, &bytes)?;
