@@ -39,7 +39,7 @@ pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};
 pub use protocol::*;
 pub use recovery::{trap, trap_message, TrapKind};
-pub use weights::{RUN_FILE, WEIGHTS_FILE};
+pub use weights::WEIGHTS_FILE;
 
 /// What the views work with: the trainer, the data, and a scratch batch (inputs and labels).
 type Scratch<'a> = (&'a mut Trainer, &'a Dataset, &'a mut Array2<f32>, &'a mut Vec<usize>);

@@ -11,8 +11,6 @@ use crate::weights::{self, LoadReport, StateDict, WeightsError, WeightsMetadata}
 
 /// The name of a downloaded weights file.
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
-/// The name of a saved run.
-pub const RUN_FILE: &str = "run.safetensors";
 
 impl Session {
     /// The current model's state dict as safetensors, its configuration and input normalisation in the

@@ -101,6 +101,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::panels::wire(&app)?;
     super::experiments::wire(&app)?;
     super::recovery::wire(&app)?;
+    super::weights::wire(&app)?;
     listen(&app, "large-type", "change", |event| {
         let large = event
             .target()

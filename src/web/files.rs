@@ -210,7 +210,7 @@ fn use_synthetic(app: &Shared) {
 }
 
 /// Saves `url` as `name`.
-fn download(app: &Shared, name: &str, url: &str) -> Result<(), JsValue> {
+pub fn download(app: &Shared, name: &str, url: &str) -> Result<(), JsValue> {
     let document = app.borrow().document.clone();
     let anchor: HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
     anchor.set_href(url);

@@ -11,6 +11,7 @@
 //! - [`experiments`]: the Table 1 queue;
 //! - [`recovery`]: snapshots of the run, and new workers after one died;
 //! - [`view`]: drawing replies into the page;
+//! - [`weights`]: download and load weights, save and resume runs;
 //! - [`worker`]: [`WorkerSession`], the session inside the worker (`www/worker.js`);
 //! - [`package`]: [`Lab`], the engine's JavaScript API for the npm package (`pkg/`).
 use wasm_bindgen::prelude::*;
@@ -26,6 +27,7 @@ pub mod recovery;
 pub mod rpc;
 pub mod training;
 pub mod view;
+pub mod weights;
 pub mod worker;
 
 pub use package::Lab;

@@ -41,8 +41,9 @@ export async function ready(page) {
 
 export const file = (name, path = name) => ({ name, bytes: readFileSync(`${data}/${path}`) });
 
-// Drops files onto the drop zone as a person dragging them from the desktop would.
-export async function drop(page, files) {
+// Drops files onto the drop zone (the data's unless `zone` says another) as a person dragging them from the
+// desktop would.
+export async function drop(page, files, zone = '#drop-zone') {
   const payload = files.map(({ name, bytes }) => ({ name, data: Buffer.from(bytes).toString('base64') }));
   const transfer = await page.evaluateHandle((payload) => {
     const transfer = new DataTransfer();
@@ -52,8 +53,8 @@ export async function drop(page, files) {
     }
     return transfer;
   }, payload);
-  await page.dispatchEvent('#drop-zone', 'dragover', { dataTransfer: transfer });
-  await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: transfer });
+  await page.dispatchEvent(zone, 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent(zone, 'drop', { dataTransfer: transfer });
 }
 
 export const stepCount = async (page) => Number(await page.textContent('#step-counter'));
