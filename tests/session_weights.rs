@@ -136,6 +136,16 @@ fn downloaded_weights_load_into_a_fresh_page_with_identical_state_and_test_resul
         weights_of(&mut fresh) == weights_of(&mut trained),
         "the same state dict, bit for bit"
     );
+    // the same logits: a picture classified by both gets the same probabilities, bit for bit
+    let picture: Vec<u8> = (0..32 * 32 * 4).map(|i| (i * 37 % 251) as u8).collect();
+    let classify = |session: &mut Session| match session
+        .dispatch(Request::Classify { width: 32, height: 32 }, &[], &picture, &|| 0.0)
+        .response
+    {
+        Response::Classified { probabilities, .. } => probabilities,
+        other => panic!("expected probabilities, found {other:?}"),
+    };
+    assert_eq!(classify(&mut fresh), classify(&mut trained));
     // the same network on the same inputs; the loss is summed over chunks of the page's batch size, which differs
     let ((loss, accuracy), (trained_loss, trained_accuracy)) = (evaluate(&mut fresh), evaluate(&mut trained));
     assert_eq!(accuracy, trained_accuracy, "the same test accuracy");

@@ -298,3 +298,31 @@ fn an_invalid_configuration_in_the_metadata_is_refused() {
     let message = load_error(&bytes);
     assert!(message.contains("hidden units"), "{message}");
 }
+
+#[test]
+fn the_input_normalisation_comes_from_the_metadata_or_from_torchvision_names() {
+    use backprop_lab::weights::{StoredTensor, StoredValues, INPUT_KEY};
+    let tensor = || StoredTensor {
+        shape: vec![1],
+        values: StoredValues::F32(vec![0.0]),
+    };
+    let mut state = StateDict::default();
+    for name in ["conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "fc.weight"] {
+        state.tensors.insert(name.to_string(), tensor());
+    }
+    // torchvision's ResNet names and no lab key: ImageNet's mean and std
+    assert_eq!(state.lab_metadata().unwrap().input, InputNormalization::ImageNet);
+    // the lab's key decides
+    state.metadata.insert(INPUT_KEY.into(), "course-mean-image".into());
+    assert_eq!(state.lab_metadata().unwrap().input, InputNormalization::CourseMeanImage);
+    state.metadata.insert(INPUT_KEY.into(), "sepia".into());
+    let message = state.lab_metadata().unwrap_err().to_string();
+    assert!(
+        message.contains("expected course-mean-image or imagenet, found `sepia`"),
+        "{message}"
+    );
+    // other PyTorch files: the course's mean image
+    let mut plain = StateDict::default();
+    plain.tensors.insert("0.weight".into(), tensor());
+    assert_eq!(plain.lab_metadata().unwrap().input, InputNormalization::CourseMeanImage);
+}

@@ -19,7 +19,7 @@ pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
 pub use live::{HyperparameterChange, Hyperparameters};
 pub use memory::MemoryEstimate;
 pub use norms::{parameter_layers, LayerNorms};
-pub use parallel::{run_data_parallel, PartialStep};
+pub use parallel::{run_data_parallel, run_data_parallel_until, PartialStep};
 pub use trainer::Trainer;
 
 /// Loss and accuracy over a set of images.

@@ -181,13 +181,25 @@ impl Trainer {
 pub fn run_data_parallel(
     trainers: &mut [Trainer],
     dataset: &Dataset,
+    on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
+) -> Result<(), TrainError> {
+    run_data_parallel_until(trainers, usize::MAX, dataset, on_step)
+}
+
+/// [`run_data_parallel`] until `stop_at` steps are done (or the run's end). Every trainer then holds the same
+/// run (parameters, running statistics, optimizer state, batch order, augmentation generator; the first also
+/// the curves), so the first one's saved run resumes on any number of threads.
+pub fn run_data_parallel_until(
+    trainers: &mut [Trainer],
+    stop_at: usize,
+    dataset: &Dataset,
     mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
 ) -> Result<(), TrainError> {
     let parts = trainers.len();
     if parts == 0 {
         return Err(ConfigError::new("threads", "at least one trainer", 0).into());
     }
-    while !trainers[0].is_finished() {
+    while !trainers[0].is_finished() && trainers[0].steps_done() < stop_at {
         let shares = on_every_trainer(trainers, |part, trainer| trainer.partial_step(dataset, part, parts))?
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;

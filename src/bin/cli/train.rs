@@ -10,7 +10,9 @@ use backprop_lab::gpu::{AdapterSummary, Backend, GpuContext, GpuTrainer};
 use backprop_lab::layers::LinearInit;
 use backprop_lab::model::{FineTune, LossKind, MlpConfig, ModelConfig, ModelKind, Normalization};
 use backprop_lab::optim::{OptimizerConfig, OptimizerKind};
-use backprop_lab::train::{curves_csv, run_data_parallel, CurvePoint, Schedule, StepOutcome, TrainConfig, Trainer};
+use backprop_lab::train::{
+    curves_csv, run_data_parallel_until, CurvePoint, Schedule, StepOutcome, TrainConfig, Trainer,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{FineTuneKind, InitKind, ScheduleKind, TrainArgs};
@@ -160,10 +162,17 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
         eprintln!("note: {} threads on {cores} cores", args.threads);
     }
     let mut trainers = match resumed {
-        Some(trainer) if args.threads == 1 => vec![trainer],
-        Some(_) => return Err("--resume: expected --threads 1 (a saved run continues on one thread)".into()),
-        None if args.stop_at.is_some() && args.threads > 1 => {
-            return Err("--stop-at: expected --threads 1 (a run is saved and continued on one thread)".into())
+        // every data-parallel trainer holds the whole run: each thread continues the same saved run
+        Some(mut trainer) => {
+            let bytes = match args.threads {
+                1 => Vec::new(),
+                _ => trainer.save_run().map_err(|e| e.to_string())?,
+            };
+            let mut trainers = vec![trainer];
+            for _ in 1..args.threads {
+                trainers.push(Trainer::resume_run(&bytes, &dataset).map_err(|e| e.to_string())?);
+            }
+            trainers
         }
         None => (0..args.threads)
             .map(|_| Trainer::new(config.clone(), &dataset))
@@ -232,7 +241,8 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
             .run_until(args.stop_at.unwrap_or(config.steps), &dataset, on_step)
             .map_err(|e| e.to_string())
     } else {
-        run_data_parallel(&mut trainers, &dataset, on_step).map_err(|e| e.to_string())
+        run_data_parallel_until(&mut trainers, args.stop_at.unwrap_or(config.steps), &dataset, on_step)
+            .map_err(|e| e.to_string())
     };
     bar.finish_and_clear();
     if let Some(path) = &args.save {
