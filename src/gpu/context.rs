@@ -10,7 +10,7 @@ pub const ADAPTER_ENV: &str = "WGPU_ADAPTER_NAME";
 
 /// What a user is told about the adapter: its name, its API and whether it is a software rasteriser
 /// (lavapipe, SwiftShader: correct but slower than the CPU path, for tests only).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AdapterSummary {
     pub name: String,
     pub backend: String,

@@ -21,6 +21,30 @@ pub enum GpuTrainError {
     Gpu(#[from] GpuError),
 }
 
+/// Steps submitted but not yet read back, at most, in [`GpuTrainer::step_async`].
+pub const MAX_IN_FLIGHT: usize = 2 * READBACK_EVERY;
+
+/// The GPU half of a run, parked beside its CPU trainer between requests: the network, the optimizer's
+/// state and the steps submitted.
+pub struct GpuState {
+    network: GpuNetwork,
+    optimizer: GpuOptimizer,
+    submitted: usize,
+    metrics: MetricsReader,
+}
+
+impl GpuState {
+    /// The step its GPU network is at.
+    pub fn submitted(&self) -> usize {
+        self.submitted
+    }
+
+    /// The device, e.g. to simulate its loss in a test (`device.destroy()`).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.network.context.device
+    }
+}
+
 /// A training run on the GPU.
 pub struct GpuTrainer {
     trainer: Trainer,
@@ -47,6 +71,13 @@ impl GpuTrainer {
     /// Continues a CPU trainer's run on the GPU from its current weights (e.g. loaded with `--init-from`).
     /// The optimizer's state starts over: an Adam run resumed on the CPU is not resumed here.
     pub fn from_trainer(mut trainer: Trainer, context: GpuContext) -> Result<Self, GpuTrainError> {
+        let state = Self::prepare(&mut trainer, context)?;
+        Ok(Self::resume(trainer, state, false))
+    }
+
+    /// The GPU half of a run continuing `trainer` (its weights uploaded, fresh optimizer state); the
+    /// trainer stays the caller's whatever happens.
+    pub fn prepare(trainer: &mut Trainer, context: GpuContext) -> Result<GpuState, GpuTrainError> {
         let mut network = GpuNetwork::new(context, trainer.network_mut())?;
         let optimizer = network.optimizer(&trainer.config().optimizer)?;
         // the GPU's step counter continues the trainer's, so its metrics ring lines up with its steps
@@ -54,13 +85,57 @@ impl GpuTrainer {
             .train_metrics
             .write_u32(&network.context, &[trainer.steps_done() as u32]);
         let staging = Readback::new(&network.context, network.train_metrics.len);
-        Ok(Self {
+        network.context.check()?;
+        Ok(GpuState {
             submitted: trainer.steps_done(),
-            trainer,
             network,
             optimizer,
             metrics: MetricsReader { staging, pending: None },
         })
+    }
+
+    /// Joins `trainer` and the GPU half parked with it by [`GpuTrainer::park`] (`reupload`: the trainer's
+    /// weights changed meanwhile, e.g. loaded or probed, and go up again; the optimizer's state stays).
+    pub fn resume(trainer: Trainer, state: GpuState, reupload: bool) -> Self {
+        let GpuState {
+            mut network,
+            optimizer,
+            submitted,
+            metrics,
+        } = state;
+        let mut trainer = trainer;
+        if reupload {
+            network.write_state_from(trainer.network_mut());
+        }
+        Self {
+            trainer,
+            network,
+            optimizer,
+            submitted,
+            metrics,
+        }
+    }
+
+    /// Parts the CPU trainer from the GPU half, to use the trainer alone and [`GpuTrainer::resume`] later;
+    /// flush and sync first, so that both hold the same step and weights.
+    pub fn park(self) -> (Trainer, GpuState) {
+        let state = GpuState {
+            network: self.network,
+            optimizer: self.optimizer,
+            submitted: self.submitted,
+            metrics: self.metrics,
+        };
+        (self.trainer, state)
+    }
+
+    /// [`GpuTrainer::step`], and when more than [`MAX_IN_FLIGHT`] steps are on their way, waits (without
+    /// blocking the thread) for the pending readback: the GPU never runs far ahead of what the page shows.
+    pub async fn step_async(&mut self, dataset: &Dataset) -> Result<Vec<StepOutcome>, GpuTrainError> {
+        let mut outcomes = self.step(dataset)?;
+        if self.submitted - self.trainer.steps_done() > MAX_IN_FLIGHT {
+            outcomes.extend(self.collect_waiting().await?);
+        }
+        Ok(outcomes)
     }
 
     pub fn adapter(&self) -> &super::AdapterSummary {
@@ -207,11 +282,6 @@ impl GpuTrainer {
         Ok(())
     }
 
-    /// The device, e.g. to simulate its loss in a test (`device.destroy()`).
-    pub fn device(&self) -> &wgpu::Device {
-        &self.network.context.device
-    }
-
     /// The CPU trainer, to continue without the GPU from the last synced weights (the optimizer's moments
     /// start over: they lived on the GPU).
     pub fn into_cpu(self) -> Trainer {
@@ -267,4 +337,4 @@ impl GpuTrainer {
 }
 
 /// Steps a readback of the metrics ring can cover.
-const _: () = assert!(READBACK_EVERY < METRICS_RING);
+const _: () = assert!(MAX_IN_FLIGHT + READBACK_EVERY < METRICS_RING);

@@ -15,6 +15,7 @@
 //! - [`error`]: why a request failed.
 pub mod activation_curves;
 mod activations;
+mod backend;
 mod error;
 mod inspect;
 mod kernels;
@@ -34,6 +35,7 @@ use crate::data::{self, Dataset, DatasetBuilder, SyntheticConfig, CLASS_NAMES, N
 pub use crate::model::ModelKind;
 pub use crate::optim::OptimizerKind;
 use crate::train::Trainer;
+pub use backend::BackendSession;
 pub use error::SessionError;
 pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};
@@ -153,6 +155,9 @@ impl Session {
             Request::SetHyperparameters(settings) => self.set_hyperparameters(settings),
             Request::SaveRun => self.save_run(&mut out),
             Request::ResumeRun => self.resume_run(files, &mut out),
+            Request::Backends | Request::SetBackend { .. } | Request::LoseDevice => Ok(Response::error(
+                "backends: expected the worker's backend session to answer this, found the CPU session",
+            )),
             Request::Trap { kind } => trap(kind),
             Request::Lessons => Ok(Response::Lessons {
                 lessons: crate::lessons::lessons(),
@@ -190,6 +195,17 @@ impl Session {
             &CLASS_NAMES
         };
         names.iter().map(|name| name.to_string()).collect()
+    }
+
+    /// Takes the trainer (built on first use) out of the session, e.g. to train it on the GPU; give it back
+    /// with [`Session::restore_trainer`].
+    pub fn take_trainer(&mut self) -> Result<Trainer, SessionError> {
+        self.ensure_trainer()?;
+        Ok(self.trainer.take().expect("built above"))
+    }
+
+    pub fn restore_trainer(&mut self, trainer: Trainer) {
+        self.trainer = Some(trainer);
     }
 
     /// The trainer, built from the configuration on first use.

@@ -10,6 +10,7 @@ use super::page_config::PageConfig;
 use super::presets::Preset;
 use super::recovery::TrapKind;
 use crate::formulas::LayerFormulas;
+pub use crate::gpu::{AdapterSummary, Backend};
 use crate::gradcheck::CheckResult;
 use crate::lessons::Lesson;
 use crate::train::{CurvePoint, HyperparameterChange, Hyperparameters, LayerNorms};
@@ -90,6 +91,13 @@ pub enum Request {
         #[serde(default)]
         into_current: bool,
     },
+    /// Which backends can train here: probes WebGPU (an adapter and a device) where the session runs.
+    Backends,
+    /// Train on `backend` from the next step on; the weights carry over (see [`super::BackendSession`]).
+    SetBackend { backend: Backend },
+    /// A test hook: destroys the GPU device, as a lost device would be; the next GPU step falls back to the
+    /// CPU from the last synced weights.
+    LoseDevice,
 }
 
 /// Which share of the next data-parallel step an `apply-step` request asks for.
@@ -117,6 +125,8 @@ pub enum Response {
         message: String,
         state: Box<State>,
     },
+    /// The backend in use and what WebGPU offers here.
+    Backends(BackendStatus),
     Progress(Progress),
     /// A worker's share of a data-parallel step (its bytes are the reply's pixels).
     Partial {
@@ -199,6 +209,7 @@ impl Response {
         match self {
             Response::State(_) => "state",
             Response::Pending { .. } => "pending",
+            Response::Backends(_) => "backends",
             Response::Progress(_) => "progress",
             Response::Partial { .. } => "partial",
             Response::Evaluation { .. } => "evaluation",
@@ -275,6 +286,16 @@ pub struct State {
     pub norm_layers: Vec<String>,
 }
 
+/// The backend that trains and what WebGPU offers where the session runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackendStatus {
+    pub backend: Backend,
+    /// The WebGPU adapter found (its name, API, and whether it is a software adapter).
+    pub webgpu: Option<AdapterSummary>,
+    /// Why WebGPU cannot be used here, when it cannot.
+    pub unavailable: Option<String>,
+}
+
 /// One training step's batch loss and accuracy.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BatchPoint {
@@ -303,9 +324,16 @@ pub struct Progress {
     /// reply's pixels); absent when no share was computed (finished, stopped, or not asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_share: Option<usize>,
-    /// Per-layer gradient and weight norms after each of these steps (layers as [`State::norm_layers`]).
+    /// Per-layer gradient and weight norms after each of these steps (layers as [`State::norm_layers`]; the
+    /// GPU computes none).
     #[serde(default)]
     pub norms: Vec<LayerNorms>,
+    /// Where these steps ran.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Something the user must hear about, e.g. that training fell back to the CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// Summary statistics and a histogram of one tensor.

@@ -38,7 +38,7 @@ impl Progress {
     }
 
     /// Where the run stands after these steps.
-    fn close(mut self, trainer: &Trainer) -> Self {
+    pub(super) fn close(mut self, trainer: &Trainer) -> Self {
         self.steps_done = trainer.steps_done();
         self.total_steps = trainer.config().steps;
         self.finished = trainer.is_finished();
