@@ -137,3 +137,64 @@ fn the_trap_request_panics_with_a_message_naming_the_test() {
     assert_eq!(message, trap_message(TrapKind::Panic));
     assert!(message.contains("test of the page's recovery"));
 }
+
+/// `bytes` (a saved run) with its run JSON edited by `edit` (the tensors untouched).
+fn with_run_json(bytes: &[u8], edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes")) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).expect("a JSON header");
+    let run = header["__metadata__"]["backprop_lab.run"]
+        .as_str()
+        .expect("the run's JSON");
+    let mut run: serde_json::Value = serde_json::from_str(run).expect("JSON");
+    edit(&mut run);
+    header["__metadata__"]["backprop_lab.run"] = serde_json::Value::String(run.to_string());
+    let mut text = header.to_string().into_bytes();
+    text.resize(text.len().div_ceil(8) * 8, b' ');
+    [
+        (text.len() as u64).to_le_bytes().to_vec(),
+        text,
+        bytes[8 + length..].to_vec(),
+    ]
+    .concat()
+}
+
+fn set_all(value: &mut serde_json::Value, key: &str, to: u64) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (name, field) in map.iter_mut() {
+                if name == key {
+                    *field = to.into();
+                } else {
+                    set_all(field, key, to);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| set_all(item, key, to)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_snapshot_naming_absurd_channel_counts_is_refused_before_its_model_is_built() {
+    let mut original = session();
+    losses(&mut original, 2);
+    let (_, snapshot) = send(&mut original, Request::SaveRun, &[]);
+    // Every convolution with 2^20 output channels: ~10^13 weights, refused by the memory budget.
+    let absurd = with_run_json(&snapshot, |run| set_all(run, "out_channels", 1 << 20));
+    let started = std::time::Instant::now();
+    let mut revived = session();
+    match send(&mut revived, Request::ResumeRun, &[("snapshot".into(), absurd)]).0 {
+        Response::Error { message } => {
+            assert!(message.contains("memory: expected at most"), "{message}");
+            assert!(
+                message.contains("TiB") || message.contains("PiB"),
+                "the estimate: {message}"
+            );
+        }
+        other => panic!("expected an error, found {other:?}"),
+    }
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "refused before anything large was built"
+    );
+}

@@ -101,6 +101,12 @@ pub fn worker_died(app: &Shared, index: usize, what: String) {
     pause(app);
     let document = app.borrow().document.clone();
     let _ = hide(&document, "resume-run");
+    let step = app.borrow().run.steps_done;
+    let _ = set_text(
+        &document,
+        "train-status",
+        &format!("Training stopped at step {step}: the worker died."),
+    );
     if give_up {
         let message = format!(
             "{} Workers stopped {} times within a minute: no new one was started. Reload the page.",
