@@ -107,8 +107,10 @@ fn add_files(app: &Shared, read: Array, dropped: Vec<File>) {
         let _ = progress.remove_attribute("value");
     }
     let _ = set_text(&document, "data-message", "Decoding in the worker…");
+    super::recovery::decoding(app, dropped.iter().map(File::name).collect());
     mirror(app, &Request::AddFiles, Some(&read));
     send(app, Request::AddFiles, Some(read), None, move |app, reply, pixels| {
+        super::recovery::decoding(app, Vec::new());
         let document = app.borrow().document.clone();
         if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
             let _ = progress.set_attribute("hidden", "");

@@ -42,6 +42,8 @@ pub struct Recovery {
     restoring: bool,
     main_restored: bool,
     helpers: usize,
+    /// The files a worker is decoding (if it dies meanwhile, they are why: they are not loaded again).
+    decoding: Vec<String>,
     /// What the page says happened, and the snapshot it offers to resume from.
     what_happened: String,
     offer: Option<(usize, Uint8Array)>,
@@ -49,6 +51,11 @@ pub struct Recovery {
 
 pub fn wire(app: &Shared) -> Result<(), JsValue> {
     on_click(app, "resume-run", resume)
+}
+
+/// The main worker is decoding `files` (empty: done).
+pub fn decoding(app: &Shared, files: Vec<String>) {
+    app.borrow_mut().recovery.decoding = files;
 }
 
 /// Whether a new main worker should be restored rather than started afresh (see [`restore_main`]).
@@ -70,10 +77,14 @@ pub fn worker_died(app: &Shared, index: usize, what: String) {
         let recovery = &mut this.recovery;
         recovery.deaths.retain(|&time| now - time < DEATH_WINDOW_MS);
         recovery.deaths.push(now);
-        let cause = match recovery.panic.take() {
+        let mut cause = match recovery.panic.take() {
             Some(panic) => format!("{panic} ({what})"),
             None => what,
         };
+        if !recovery.decoding.is_empty() {
+            let files = std::mem::take(&mut recovery.decoding).join(", ");
+            cause += &format!(", while decoding {files} (not loaded again; the data loaded before is kept)");
+        }
         let worker = if index == 0 {
             "The training worker".to_string()
         } else {
