@@ -60,6 +60,10 @@ pub struct App {
     layer_listeners: Vec<EventListener>,
     pub reading: Option<Reading>,
     pub picture: Option<Picture>,
+    pub chart: super::curves::ChartState,
+    pub live: super::live::LiveState,
+    pub history: super::history::HistoryState,
+    pub lessons: super::lessons::LessonsState,
 }
 
 pub fn report(what: &str, error: &JsValue) {
@@ -83,6 +87,10 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         layer_listeners: Vec::new(),
         reading: None,
         picture: None,
+        chart: Default::default(),
+        live: Default::default(),
+        history: Default::default(),
+        lessons: Default::default(),
     }));
     start_worker(&app, 0)?;
     // One worker per core, at most 8 (the main thread keeps drawing).
@@ -102,6 +110,10 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::experiments::wire(&app)?;
     super::recovery::wire(&app)?;
     super::weights::wire(&app)?;
+    super::curves::wire(&app)?;
+    super::live::wire(&app)?;
+    super::history::wire(&app)?;
+    super::lessons::wire(&app)?;
     listen(&app, "large-type", "change", |event| {
         let large = event
             .target()
@@ -217,6 +229,7 @@ pub fn became_interactive(app: &Shared) {
             button.set_disabled(id == "pause");
         }
     }
+    super::lessons::load(app);
     let _ = set_text(&document, "status", "Ready.");
     if let Ok(status) = element(&document, "status") {
         let _ = status.set_attribute("data-interactive-ms", &format!("{elapsed:.0}"));
@@ -254,6 +267,8 @@ pub fn show_state(app: &Shared, reply: Response, pixels: &[u8]) {
         run.speed.clear();
         this.form.query.clone_from(&state.query);
     }
+    super::live::show(app, &state.config);
+    super::history::new_run(app, &state);
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("?{}", state.query)));
     }

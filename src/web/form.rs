@@ -7,6 +7,7 @@ use super::app::{listen, listen_with_default, show_error, show_state, Shared};
 use super::rpc::{in_wasm, mirror, send};
 use super::training::{pause, run};
 use super::view::{element, set_text, typed};
+use crate::layers::LinearInit;
 use crate::model::ModelKind;
 use crate::session::page_config::kebab;
 use crate::session::{PageConfig, Preset, Request, Response};
@@ -95,6 +96,13 @@ pub fn fill_form(document: &Document, config: &PageConfig, query: &str) -> Resul
     set_input("eval", config.eval_every.to_string())?;
     set_input("seed", config.seed.to_string())?;
     typed::<HtmlInputElement>(document, "augment")?.set_checked(config.augment);
+    match config.init {
+        LinearInit::PyTorch => set_select("init", "pytorch")?,
+        LinearInit::Normal { std } => {
+            set_select("init", "normal")?;
+            set_input("init-std", std.to_string())?;
+        }
+    }
     let preset: HtmlSelectElement = typed(document, "preset")?;
     preset.set_value(query);
     if preset.value() != query {
@@ -130,24 +138,63 @@ fn form_query(document: &Document) -> Result<String, JsValue> {
         input("eval")?,
         input("seed")?,
         u8::from(typed::<HtmlInputElement>(document, "augment")?.checked())
-    ))
+    ) + &settings_query(document)?)
+}
+
+/// The initialisation and the live controls' momentum and weight decay as query parameters (momentum only
+/// with SGD: Adam has none), so that applying the form keeps them.
+fn settings_query(document: &Document) -> Result<String, JsValue> {
+    let value = |id: &str| -> Result<String, JsValue> {
+        let text = typed::<HtmlInputElement>(document, id)?.value();
+        Ok(String::from(js_sys::encode_uri_component(text.trim())))
+    };
+    let mut query = String::new();
+    if typed::<HtmlSelectElement>(document, "init")?.value() == "normal" {
+        query += &format!("&init=normal&init-std={}", value("init-std")?);
+    }
+    let momentum = value("live-momentum")?;
+    if typed::<HtmlSelectElement>(document, "opt")?.value() == "sgd" && !matches!(momentum.as_str(), "" | "0") {
+        query += &format!("&momentum={momentum}");
+    }
+    let weight_decay = value("live-wd")?;
+    if !matches!(weight_decay.as_str(), "" | "0") {
+        query += &format!("&wd={weight_decay}");
+    }
+    Ok(query)
 }
 
 /// Applies a configuration on every worker; the queue's next row starts once it is in.
 pub fn configure(app: &Shared, query: String) {
+    configure_then(app, query, |_| {});
+}
+
+/// [`configure`], then `then` once the configuration is in (not if it was refused).
+pub fn configure_then(app: &Shared, query: String, then: impl FnOnce(&Shared) + 'static) {
     pause(app);
     let request = Request::Configure { query };
     mirror(app, &request, None);
-    send(app, request, None, None, |app, reply, pixels| {
+    let trained = app.borrow().run.steps_done;
+    send(app, request, None, None, move |app, reply, pixels| {
         if let Response::Error { message } = &reply {
             show_error(app, "config-message", message);
             return;
         }
         let document = app.borrow().document.clone();
         let _ = set_text(&document, "train-message", "");
+        if trained > 0 {
+            // Only the learning rate, momentum and weight decay change without a reset (the live controls).
+            let _ = set_text(
+                &document,
+                "train-status",
+                &format!(
+                    "The configuration changed: training starts over from step 0 (the run before stopped at step                      {trained}; it is in the run history)."
+                ),
+            );
+        }
         show_state(app, reply, &in_wasm(&pixels));
         if app.borrow().queue.current.is_some() {
             run(app);
         }
+        then(app);
     });
 }

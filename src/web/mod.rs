@@ -10,6 +10,8 @@
 //! - [`panels`]: layer inspector, gradient check, filters, results, your own picture;
 //! - [`experiments`]: the Table 1 queue;
 //! - [`recovery`]: snapshots of the run, and new workers after one died;
+//! - [`live`]: hyperparameters changed while training; [`curves`]: the chart's switches, values under the
+//!   pointer, markers and overlays; [`history`]: past runs kept in the browser; [`lessons`]: the lessons view;
 //! - [`view`]: drawing replies into the page;
 //! - [`weights`]: download and load weights, save and resume runs;
 //! - [`worker`]: [`WorkerSession`], the session inside the worker (`www/worker.js`);
@@ -17,9 +19,13 @@
 use wasm_bindgen::prelude::*;
 
 pub mod app;
+pub mod curves;
 pub mod experiments;
 pub mod files;
 pub mod form;
+pub mod history;
+pub mod lessons;
+pub mod live;
 pub mod package;
 pub mod panels;
 pub mod parallel;

@@ -78,6 +78,7 @@ fn check_gradients(app: &Shared, request: Request, what: &str) {
                 if let Err(error) = view::render_gradients(&document, &rows, samples, entries) {
                     report("could not show the gradient check", &error);
                 }
+                super::lessons::gradients_checked(app, &rows);
             }
             other => show_error(app, "gradcheck-summary", &other.message()),
         }

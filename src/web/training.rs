@@ -184,6 +184,9 @@ pub fn on_progress(app: &Shared, reply: Response) {
     if !running {
         // The one announcement per click or run: where training stopped.
         let _ = set_text(&document, "train-announce", &status);
+        // Where a run stops (paused, finished, a click's steps done) it is kept, and a lesson compares.
+        super::history::record(app);
+        super::lessons::run_stopped(app, finished);
     }
     redraw(app, !running);
     update_counters(app);
@@ -232,8 +235,10 @@ pub fn redraw(app: &Shared, force: bool) {
         return;
     }
     this.run.last_draw_ms = now;
-    if let Err(error) = view::draw_training_chart("curves", &this.run.points, &this.run.batches) {
-        report("could not draw the curves", &error);
+    let extras = this.chart.extras(&this.run.batches);
+    match view::draw_training_chart("curves", &this.run.points, &extras) {
+        Ok(layout) => this.chart.layout = layout,
+        Err(error) => report("could not draw the curves", &error),
     }
 }
 
