@@ -148,3 +148,56 @@ impl TrainConfig {
         Ok(())
     }
 }
+
+/// One label per change, naming what it changed from the settings before it (`lr 0.01`, `momentum 0.9`,
+/// `wd 0.0005`; `unchanged` if nothing did): the page's markers on the curves.
+pub fn change_labels(base: &Hyperparameters, changes: &[HyperparameterChange]) -> Vec<(usize, String)> {
+    let mut before = *base;
+    changes
+        .iter()
+        .map(|change| {
+            let now = change.hyperparameters;
+            let mut parts = Vec::new();
+            for (name, old, new) in [
+                ("lr", before.learning_rate, now.learning_rate),
+                ("momentum", before.momentum, now.momentum),
+                ("wd", before.weight_decay, now.weight_decay),
+            ] {
+                if old != new {
+                    parts.push(format!("{name} {new}"));
+                }
+            }
+            before = now;
+            if parts.is_empty() {
+                parts.push("unchanged".into());
+            }
+            (change.step, parts.join(", "))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(learning_rate: f64, momentum: f64) -> Hyperparameters {
+        Hyperparameters {
+            learning_rate,
+            momentum,
+            weight_decay: 0.0,
+        }
+    }
+
+    #[test]
+    fn change_labels_name_only_what_each_change_changed() {
+        let change = |step, hyperparameters| HyperparameterChange { step, hyperparameters };
+        let changes = [
+            change(10, settings(0.01, 0.0)),
+            change(20, settings(0.01, 0.9)),
+            change(30, settings(0.01, 0.9)),
+        ];
+        let labels = change_labels(&settings(0.001, 0.0), &changes);
+        let expected = [(10, "lr 0.01"), (20, "momentum 0.9"), (30, "unchanged")];
+        assert_eq!(labels, expected.map(|(step, label)| (step, label.to_string())));
+    }
+}

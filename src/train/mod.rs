@@ -16,7 +16,7 @@ mod trainer;
 
 pub use checkpoint::RUN_KEY;
 pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
-pub use live::{HyperparameterChange, Hyperparameters};
+pub use live::{change_labels, HyperparameterChange, Hyperparameters};
 pub use memory::MemoryEstimate;
 pub use norms::{parameter_layers, LayerNorms};
 pub use parallel::{run_data_parallel, run_data_parallel_until, PartialStep};

@@ -9,7 +9,7 @@ use super::rpc::{mirror, send};
 use super::training::redraw;
 use super::view::{set_text, typed};
 use crate::session::{PageConfig, Request, Response};
-use crate::train::{HyperparameterChange, Hyperparameters};
+use crate::train::{change_labels as markers, Hyperparameters};
 
 /// The settings the run started with (the markers say what each change changed).
 #[derive(Default)]
@@ -52,32 +52,6 @@ fn fill(app: &Shared, settings: &Hyperparameters) {
             input.set_value(&value.to_string());
         }
     }
-}
-
-/// One marker per change, labelled with what it changed (`lr 0.01`, `momentum 0.9`, `wd 0.0005`).
-fn markers(base: &Hyperparameters, changes: &[HyperparameterChange]) -> Vec<(usize, String)> {
-    let mut before = *base;
-    changes
-        .iter()
-        .map(|change| {
-            let now = change.hyperparameters;
-            let mut parts = Vec::new();
-            for (name, old, new) in [
-                ("lr", before.learning_rate, now.learning_rate),
-                ("momentum", before.momentum, now.momentum),
-                ("wd", before.weight_decay, now.weight_decay),
-            ] {
-                if old != new {
-                    parts.push(format!("{name} {new}"));
-                }
-            }
-            before = now;
-            if parts.is_empty() {
-                parts.push("unchanged".into());
-            }
-            (change.step, parts.join(", "))
-        })
-        .collect()
 }
 
 /// Reads the three controls: a value that is not a number is named.
@@ -152,36 +126,4 @@ fn change(app: &Shared) {
         }
         other => show_error(app, "live-message", &other.message()),
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(learning_rate: f64, momentum: f64) -> Hyperparameters {
-        Hyperparameters {
-            learning_rate,
-            momentum,
-            weight_decay: 0.0,
-        }
-    }
-
-    #[test]
-    fn markers_name_only_what_each_change_changed() {
-        let changes = [
-            HyperparameterChange {
-                step: 10,
-                hyperparameters: settings(0.01, 0.0),
-            },
-            HyperparameterChange {
-                step: 20,
-                hyperparameters: settings(0.01, 0.9),
-            },
-        ];
-        let labels = markers(&settings(0.001, 0.0), &changes);
-        assert_eq!(
-            labels,
-            vec![(10, "lr 0.01".to_string()), (20, "momentum 0.9".to_string())]
-        );
-    }
 }
