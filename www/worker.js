@@ -4,6 +4,7 @@
 // page → worker { id, request, files: [{ name, bytes: Uint8Array }], pixels: Uint8Array }
 // worker → page { id, response, pixels: Uint8Array } (and once { ready: true } after loading); when the
 // module traps, { panic } (from the panic hook, if it was a panic) then { id, trapped } and the worker closes.
+import { inflateFiles, inflated } from './inflate.js';
 import { loadModule } from './load-module.js';
 
 // The page starts this file as `worker.js?v=BUILD`: the worker loads the WebAssembly of the page's build.
@@ -11,9 +12,20 @@ const { glue, build, memory } = await loadModule(new URL(import.meta.url).search
 // For the tests and measurements (tests/e2e/update.test.mjs, scripts/soak): this worker's build and memory.
 self.backpropLabBuild = build;
 self.backpropLabMemory = memory;
+// For the tests and measurements (tests/e2e/archive.test.mjs): how the last gzipped files were inflated.
+self.backpropLabInflated = inflated;
 const session = new glue.WorkerSession();
+const maxInflated = glue.WorkerSession.maxInflatedBytes();
+// Gzipped files are inflated by the browser first (www/inflate.js), which is asynchronous: messages are
+// handled one after another, in the order they came.
+let queue = Promise.resolve();
 self.onmessage = ({ data }) => {
-  const { id, request, files = [], pixels = new Uint8Array() } = data;
+  queue = queue.then(() => handle(data));
+};
+
+async function handle(data) {
+  const { id, request, pixels = new Uint8Array() } = data;
+  const files = await inflateFiles(data.files ?? [], maxInflated);
   let reply;
   try {
     reply = session.handle(request, files, pixels);
@@ -25,5 +37,5 @@ self.onmessage = ({ data }) => {
     return;
   }
   self.postMessage({ id, response: reply.response, pixels: reply.pixels }, [reply.pixels.buffer]);
-};
+}
 self.postMessage({ ready: true });

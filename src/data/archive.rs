@@ -17,7 +17,7 @@ use super::{DataError, Dataset, CLASS_NAMES};
 
 /// The largest decompressed file or archive member accepted: a CIFAR-10 batch is 31 MB, so 512 MiB only stops
 /// "zip bombs" from exhausting the browser's memory.
-pub(crate) const MAX_DECOMPRESSED_BYTES: usize = 512 << 20;
+pub const MAX_DECOMPRESSED_BYTES: usize = 512 << 20;
 
 /// True when `bytes` start with the gzip magic number.
 pub(crate) fn looks_like_gzip(bytes: &[u8]) -> bool {

@@ -32,7 +32,7 @@ mod split;
 mod subset;
 mod synthetic;
 
-pub use archive::{write_archive, ArchiveFormat};
+pub use archive::{write_archive, ArchiveFormat, MAX_DECOMPRESSED_BYTES};
 pub use augment::Augmentation;
 pub use binary::write_binary_batch;
 pub use class_names::MAX_CLASS_NAME_CHARS;

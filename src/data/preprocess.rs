@@ -57,11 +57,21 @@ pub struct Preprocessor {
 impl Preprocessor {
     /// The mean image of `train` (all zeros if `train` is empty).
     pub fn new(train: &Split) -> Self {
-        // Sums of u8 in u64 are exact; one division in f64 then gives the correctly rounded f64 mean.
+        // Sums of u8 in u64 are exact; one division in f64 then gives the correctly rounded f64 mean. The
+        // images are summed in u32 first (exact for up to u32::MAX / 255 images; the loop vectorises), in
+        // groups that small, and the groups' sums added in u64.
+        const IMAGES_PER_GROUP: usize = (u32::MAX / 255) as usize;
         let mut sums = vec![0u64; PIXELS];
-        for image in train.images.chunks_exact(PIXELS) {
-            for (sum, &pixel) in sums.iter_mut().zip(image) {
-                *sum += u64::from(pixel);
+        let mut group_sums = vec![0u32; PIXELS];
+        for group in train.images.chunks(IMAGES_PER_GROUP * PIXELS) {
+            group_sums.fill(0);
+            for image in group.chunks_exact(PIXELS) {
+                for (sum, &pixel) in group_sums.iter_mut().zip(image) {
+                    *sum += u32::from(pixel);
+                }
+            }
+            for (sum, &group_sum) in sums.iter_mut().zip(&group_sums) {
+                *sum += u64::from(group_sum);
             }
         }
         let count = train.len().max(1) as f64;

@@ -96,11 +96,17 @@ fn load_files(app: &Shared, files: FileList) {
         let _ = progress.remove_attribute("hidden");
     }
     let dropped = files.clone();
-    read_files(app, files, Box::new(move |app, read| add_files(app, read, dropped)));
+    let started_ms = super::app::now_ms();
+    read_files(
+        app,
+        files,
+        Box::new(move |app, read| add_files(app, read, dropped, started_ms)),
+    );
 }
 
-/// Sends read files to the workers and shows what came of them.
-fn add_files(app: &Shared, read: Array, dropped: Vec<File>) {
+/// Sends read files to the workers and shows what came of them (and how long reading and decoding took,
+/// from `started_ms`).
+fn add_files(app: &Shared, read: Array, dropped: Vec<File>, started_ms: f64) {
     let document = app.borrow().document.clone();
     // All read: hand them to the workers (they parse; the bar waits without a value meanwhile).
     if let Ok(progress) = typed::<HtmlProgressElement>(&document, "load-progress") {
@@ -125,8 +131,11 @@ fn add_files(app: &Shared, read: Array, dropped: Vec<File>) {
                 }
                 let data = &state.data;
                 let message = format!(
-                    "Loaded {}: {} training and {} test images. Training starts over on them.",
-                    data.name, data.train, data.test
+                    "Loaded {}: {} training and {} test images in {:.1} s. Training starts over on them.",
+                    data.name,
+                    data.train,
+                    data.test,
+                    (super::app::now_ms() - started_ms) / 1e3
                 );
                 let _ = set_text(&document, "data-message", &message);
                 show_state(app, Response::State(state), &in_wasm(&pixels));

@@ -32,6 +32,13 @@ impl WorkerSession {
         }
     }
 
+    /// The most bytes `www/inflate.js` inflates with the browser's own gzip before it leaves a file to the
+    /// Rust loader (which streams it member by member): the loader's limit for one decompressed file.
+    #[wasm_bindgen(js_name = maxInflatedBytes)]
+    pub fn max_inflated_bytes() -> usize {
+        crate::data::MAX_DECOMPRESSED_BYTES
+    }
+
     /// Carries out one request (a [`Request`] as a JS value); `files` is an array of `{ name, bytes }`,
     /// `pixels` the RGBA picture of a `classify` request. Returns `{ response, pixels }`, the response a
     /// [`Response`] as a JS value.
