@@ -63,7 +63,8 @@ impl Preprocessor {
         const IMAGES_PER_GROUP: usize = (u32::MAX / 255) as usize;
         let mut sums = vec![0u64; PIXELS];
         let mut group_sums = vec![0u32; PIXELS];
-        for group in train.images.chunks(IMAGES_PER_GROUP * PIXELS) {
+        // (saturating: on wasm32 no Vec holds that many images, and one group is all of them)
+        for group in train.images.chunks(IMAGES_PER_GROUP.saturating_mul(PIXELS)) {
             group_sums.fill(0);
             for image in group.chunks_exact(PIXELS) {
                 for (sum, &pixel) in group_sums.iter_mut().zip(image) {
