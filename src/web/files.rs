@@ -38,28 +38,44 @@ pub struct Reading {
 }
 
 pub fn wire(app: &Shared) -> Result<(), JsValue> {
+    on_files(app, "file-input", load_files)?;
+    on_drop(app, "drop-zone", load_files)?;
+    on_click(app, "use-synthetic", use_synthetic)?;
+    on_click(app, "export-csv", export_csv)?;
+    on_click(app, "export-png", export_png)?;
+    Ok(())
+}
+
+/// Calls `handler` with the files picked in the file input `id` (then clears it, so that the same file can be
+/// picked again).
+pub fn on_files(app: &Shared, id: &str, handler: impl Fn(&Shared, FileList) + 'static) -> Result<(), JsValue> {
     let weak = std::rc::Rc::downgrade(app);
-    listen(app, "file-input", "change", move |event| {
+    listen(app, id, "change", move |event| {
         let input = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
         if let (Some(app), Some(files)) = (weak.upgrade(), input.as_ref().and_then(HtmlInputElement::files)) {
-            load_files(&app, files);
+            handler(&app, files);
         }
         if let Some(input) = input {
             input.set_value("");
         }
-    })?;
+    })
+}
+
+/// Makes the element `id` a drop zone: highlighted while files are dragged over it, `handler` gets the files
+/// dropped.
+pub fn on_drop(app: &Shared, id: &str, handler: impl Fn(&Shared, FileList) + 'static) -> Result<(), JsValue> {
     let zone_class = |event: &Event, over: bool| {
         if let Some(zone) = event.current_target().and_then(|t| t.dyn_into::<Element>().ok()) {
             let _ = zone.class_list().toggle_with_force("over", over);
         }
     };
-    listen_with_default(app, "drop-zone", "dragover", move |event| {
+    listen_with_default(app, id, "dragover", move |event| {
         event.prevent_default();
         zone_class(event, true);
     })?;
-    listen(app, "drop-zone", "dragleave", move |event| zone_class(event, false))?;
+    listen(app, id, "dragleave", move |event| zone_class(event, false))?;
     let weak = std::rc::Rc::downgrade(app);
-    listen_with_default(app, "drop-zone", "drop", move |event| {
+    listen_with_default(app, id, "drop", move |event| {
         event.prevent_default();
         zone_class(event, false);
         let files = event
@@ -67,13 +83,9 @@ pub fn wire(app: &Shared) -> Result<(), JsValue> {
             .and_then(|d| d.data_transfer())
             .and_then(|d| d.files());
         if let (Some(app), Some(files)) = (weak.upgrade(), files) {
-            load_files(&app, files);
+            handler(&app, files);
         }
-    })?;
-    on_click(app, "use-synthetic", use_synthetic)?;
-    on_click(app, "export-csv", export_csv)?;
-    on_click(app, "export-png", export_png)?;
-    Ok(())
+    })
 }
 
 /// Reads `files` with a progress bar, then sends them to the workers.

@@ -6,10 +6,10 @@
 use gloo::file::{Blob, ObjectUrl};
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
-use web_sys::{DragEvent, Element, Event, File, FileList, HtmlInputElement};
+use web_sys::{File, FileList, HtmlInputElement};
 
-use super::app::{listen, listen_with_default, on_click, show_error, show_state, Shared};
-use super::files::{download, read_files};
+use super::app::{on_click, show_error, show_state, Shared};
+use super::files::{download, on_drop, on_files, read_files};
 use super::rpc::{copy_files, in_wasm, mirror, send};
 use super::training::{pause, update_counters};
 use super::view::{set_text, typed};
@@ -20,51 +20,16 @@ const MESSAGE: &str = "weights-message";
 pub fn wire(app: &Shared) -> Result<(), JsValue> {
     on_click(app, "download-weights", download_weights)?;
     on_click(app, "save-run", save_run)?;
-    on_files(app, "load-weights", |app, files| {
-        let into_current =
-            typed::<HtmlInputElement>(&app.borrow().document, "load-into-current").is_ok_and(|input| input.checked());
-        load(app, files, Request::LoadWeights { into_current });
-    })?;
-    on_files(app, "resume-file", |app, files| load(app, files, Request::ResumeRun))?;
-    let zone_class = |event: &Event, over: bool| {
-        if let Some(zone) = event.current_target().and_then(|t| t.dyn_into::<Element>().ok()) {
-            let _ = zone.class_list().toggle_with_force("over", over);
-        }
-    };
-    listen_with_default(app, "weights-drop", "dragover", move |event| {
-        event.prevent_default();
-        zone_class(event, true);
-    })?;
-    listen(app, "weights-drop", "dragleave", move |event| zone_class(event, false))?;
-    let weak = std::rc::Rc::downgrade(app);
-    listen_with_default(app, "weights-drop", "drop", move |event| {
-        event.prevent_default();
-        zone_class(event, false);
-        let files = event
-            .dyn_ref::<DragEvent>()
-            .and_then(|d| d.data_transfer())
-            .and_then(|d| d.files());
-        if let (Some(app), Some(files)) = (weak.upgrade(), files) {
-            let into_current = typed::<HtmlInputElement>(&app.borrow().document, "load-into-current")
-                .is_ok_and(|input| input.checked());
-            load(&app, files, Request::LoadWeights { into_current });
-        }
-    })
+    on_files(app, "load-weights", load_weights)?;
+    on_drop(app, "weights-drop", load_weights)?;
+    on_files(app, "resume-file", |app, files| load(app, files, Request::ResumeRun))
 }
 
-/// Calls `handler` with the files picked in the file input `id` (then clears it, so the same file can be
-/// picked again).
-fn on_files(app: &Shared, id: &str, handler: impl Fn(&Shared, FileList) + 'static) -> Result<(), JsValue> {
-    let weak = std::rc::Rc::downgrade(app);
-    listen(app, id, "change", move |event| {
-        let input = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
-        if let (Some(app), Some(files)) = (weak.upgrade(), input.as_ref().and_then(HtmlInputElement::files)) {
-            handler(&app, files);
-        }
-        if let Some(input) = input {
-            input.set_value("");
-        }
-    })
+/// `Load weights`: into the model the file describes, or into the current one if the box is ticked.
+fn load_weights(app: &Shared, files: FileList) {
+    let into_current =
+        typed::<HtmlInputElement>(&app.borrow().document, "load-into-current").is_ok_and(|input| input.checked());
+    load(app, files, Request::LoadWeights { into_current });
 }
 
 /// The worker is ready; otherwise says to wait.
