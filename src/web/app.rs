@@ -51,6 +51,7 @@ pub struct App {
     pub form: FormState,
     pub queue: Queue,
     pub recovery: Recovery,
+    pub network: super::network::NetworkViews,
     started_ms: f64,
     /// The worker answered its first request: the controls work.
     pub ready: bool,
@@ -81,6 +82,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         form: FormState::default(),
         queue: Queue::default(),
         recovery: Recovery::default(),
+        network: Default::default(),
         started_ms: now_ms(),
         ready: false,
         listeners: Vec::new(),
@@ -114,6 +116,8 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::live::wire(&app)?;
     super::history::wire(&app)?;
     super::lessons::wire(&app)?;
+    super::network::wire(&app)?;
+    super::stored::wire(&app)?;
     listen(&app, "large-type", "change", |event| {
         let large = event
             .target()
@@ -234,6 +238,7 @@ pub fn became_interactive(app: &Shared) {
     if let Ok(status) = element(&document, "status") {
         let _ = status.set_attribute("data-interactive-ms", &format!("{elapsed:.0}"));
     }
+    super::stored::on_ready(app);
 }
 
 /// Shows `message` as an error in `id`.
@@ -274,6 +279,7 @@ pub fn show_state(app: &Shared, reply: Response, pixels: &[u8]) {
     }
     let steps_done = app.borrow().run.steps_done;
     super::recovery::on_state(app, steps_done);
+    super::network::on_state(app, &state);
     update_counters(app);
     redraw(app, true);
 }

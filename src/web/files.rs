@@ -90,8 +90,13 @@ pub fn on_drop(app: &Shared, id: &str, handler: impl Fn(&Shared, FileList) + 'st
 
 /// Reads `files` with a progress bar, then sends them to the workers.
 fn load_files(app: &Shared, files: FileList) {
+    load_file_vec(app, (0..files.length()).filter_map(|i| files.get(i)).collect());
+}
+
+/// Reads `files` (dropped, picked or kept in the browser's storage) with a progress bar, then sends them to
+/// the workers.
+pub fn load_file_vec(app: &Shared, files: Vec<File>) {
     let document = app.borrow().document.clone();
-    let files: Vec<File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
     if files.is_empty() {
         return;
     }
@@ -141,6 +146,7 @@ fn add_files(app: &Shared, read: Array, dropped: Vec<File>, started_ms: f64) {
                     files.extend(dropped);
                     this.data.files = files;
                 }
+                super::stored::on_loaded(app);
                 let data = &state.data;
                 let message = format!(
                     "Loaded {}: {} training and {} test images in {:.1} s. Training starts over on them.",

@@ -6,9 +6,10 @@
 //! - [`rpc`]: the training workers and the typed messages to and from them;
 //! - [`training`]: step, run, pause, reset, evaluate, the counter and images/s, the chart;
 //! - [`parallel`]: data-parallel steps across workers;
-//! - [`form`]: the configuration form and presets; [`files`]: reading dropped files, exports;
+//! - [`form`]: the configuration form and presets; [`files`]: reading dropped files, exports; [`stored`]: the
+//!   dropped files kept in the browser's storage with consent;
 //! - [`panels`]: layer inspector, gradient check, filters, results, your own picture;
-//! - [`experiments`]: the Table 1 queue;
+//! - [`experiments`]: the Table 1 queue; [`network`]: norm curves, activations, kernels;
 //! - [`recovery`]: snapshots of the run, and new workers after one died;
 //! - [`live`]: hyperparameters changed while training; [`curves`]: the chart's switches, values under the
 //!   pointer, markers and overlays; [`history`]: past runs kept in the browser; [`lessons`]: the lessons view;
@@ -26,11 +27,14 @@ pub mod form;
 pub mod history;
 pub mod lessons;
 pub mod live;
+pub mod network;
 pub mod package;
 pub mod panels;
 pub mod parallel;
 pub mod recovery;
 pub mod rpc;
+pub mod stored;
+pub mod stored_idb;
 pub mod training;
 pub mod view;
 pub mod weights;

@@ -155,6 +155,7 @@ pub fn on_progress(app: &Shared, reply: Response) {
             run.running = false;
         }
     }
+    super::network::on_progress(app, &progress);
     let last = app.borrow().run.points.last().copied();
     let mut status = format!("Step {} of {}", progress.steps_done, progress.total_steps);
     if let Some(batch) = progress.batches.last() {

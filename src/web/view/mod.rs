@@ -9,6 +9,7 @@ pub mod charts;
 pub mod data;
 pub mod inspect;
 pub mod model;
+pub mod network;
 pub mod results;
 
 pub use charts::{draw_experiment_chart, draw_training_chart};

@@ -77,6 +77,14 @@ pub fn render_results(document: &Document, results: &Results, pixels: &[u8]) -> 
             format!("{} ({confidence:.0} %)", name(item.predicted))
         };
         append(document, &figure, "figcaption", &caption, None)?;
+        // Followed through every layer in "Inside the network" (src/web/network.rs listens on the gallery).
+        let follow = append(document, &figure, "button", "Follow", Some("follow"))?;
+        follow.set_attribute("type", "button")?;
+        follow.set_attribute("data-image", &item.index.to_string())?;
+        follow.set_attribute(
+            "aria-label",
+            &format!("Follow test image {} through the network", item.index),
+        )?;
     }
     Ok(())
 }
