@@ -16,10 +16,15 @@ self.backpropLabMemory = memory;
 self.backpropLabInflated = inflated;
 const session = new glue.WorkerSession();
 const maxInflated = glue.WorkerSession.maxInflatedBytes();
-// Gzipped files are inflated by the browser first (www/inflate.js), which is asynchronous: messages are
-// handled one after another, in the order they came.
+// Gzipped files are inflated by the browser first (www/inflate.js), and a request that waits for the GPU (a
+// WebGPU step) is a promise: both asynchronous, so messages are handled one after another, in order. The
+// page's WebGPU probe does not wait in the queue (a browser may take seconds to answer it).
 let queue = Promise.resolve();
 self.onmessage = ({ data }) => {
+  if (data.request?.type === 'backends') {
+    glue.probe_webgpu().then(({ response }) => self.postMessage({ id: data.id, response, pixels: new Uint8Array() }));
+    return;
+  }
   queue = queue.then(() => handle(data));
 };
 
@@ -28,7 +33,9 @@ async function handle(data) {
   const files = await inflateFiles(data.files ?? [], maxInflated);
   let reply;
   try {
-    reply = session.handle(request, files, pixels);
+    reply = session.needs_gpu(request)
+      ? await session.handle_gpu(request, files, pixels)
+      : session.handle(request, files, pixels);
   } catch (error) {
     // A trap (out of memory, a panic) leaves the module unusable: say so and stop. The page starts a new
     // worker, gives it the data and configuration again and offers to resume (src/web/recovery.rs).

@@ -147,14 +147,13 @@ impl BackendSession {
         if self.webgpu.is_some() {
             return;
         }
-        match first(GpuContext::new(None), timeout).await {
-            Some(Ok(context)) => {
+        match probe_webgpu(timeout).await {
+            Ok(context) => {
                 self.webgpu = Some(context.adapter.clone());
                 self.unavailable = None;
                 self.spare = Some(context);
             }
-            Some(Err(error)) => self.unavailable = Some(error.to_string()),
-            None => self.unavailable = Some("the browser did not answer the request for a WebGPU adapter".into()),
+            Err(reason) => self.unavailable = Some(reason),
         }
     }
 
@@ -280,6 +279,25 @@ impl BackendSession {
         cpu.points.append(&mut progress.points);
         cpu.images += progress.images;
         cpu
+    }
+}
+
+/// A WebGPU device, or why there is none (also when `timeout` completes first: a browser may never answer).
+pub async fn probe_webgpu(timeout: impl Future<Output = ()>) -> Result<GpuContext, String> {
+    match first(GpuContext::new(None), timeout).await {
+        Some(Ok(context)) => Ok(context),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err("the browser did not answer the request for a WebGPU adapter".into()),
+    }
+}
+
+/// What WebGPU offers here, for a page that has not chosen it yet (the device is not kept).
+pub async fn webgpu_status(timeout: impl Future<Output = ()>) -> BackendStatus {
+    let found = probe_webgpu(timeout).await;
+    BackendStatus {
+        backend: Backend::Cpu,
+        webgpu: found.as_ref().ok().map(|context| context.adapter.clone()),
+        unavailable: found.err(),
     }
 }
 

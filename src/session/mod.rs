@@ -35,7 +35,7 @@ use crate::data::{self, Dataset, DatasetBuilder, SyntheticConfig, CLASS_NAMES, N
 pub use crate::model::ModelKind;
 pub use crate::optim::OptimizerKind;
 use crate::train::Trainer;
-pub use backend::BackendSession;
+pub use backend::{webgpu_status, BackendSession};
 pub use error::SessionError;
 pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};

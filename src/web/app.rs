@@ -106,6 +106,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     }
     super::training::wire(&app)?;
     super::parallel::wire(&app)?;
+    super::backend::wire(&app)?;
     super::form::wire(&app)?;
     super::files::wire(&app)?;
     super::panels::wire(&app)?;
@@ -235,6 +236,7 @@ pub fn became_interactive(app: &Shared) {
     }
     super::lessons::load(app);
     let _ = set_text(&document, "status", "Ready.");
+    super::backend::probe(app);
     if let Ok(status) = element(&document, "status") {
         let _ = status.set_attribute("data-interactive-ms", &format!("{elapsed:.0}"));
     }

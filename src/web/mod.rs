@@ -20,6 +20,7 @@
 use wasm_bindgen::prelude::*;
 
 pub mod app;
+pub mod backend;
 pub mod curves;
 pub mod experiments;
 pub mod files;

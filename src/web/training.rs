@@ -138,6 +138,9 @@ pub fn on_progress(app: &Shared, reply: Response) {
             return;
         }
     };
+    if let Some(notice) = &progress.notice {
+        super::backend::fell_back(app, notice);
+    }
     let finished = progress.finished;
     let stopped = progress.stopped.clone();
     {
