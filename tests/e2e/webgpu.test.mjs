@@ -2,8 +2,9 @@
 // software adapter, SwiftShader). The worker probes WebGPU and names the adapter (a software one); with WebGPU
 // chosen, each model kind trains a few steps and its curves (CSV) agree with the CPU run of the same link:
 // |gpu − cpu| ≤ 1e-3·(1 + |cpu|) on every train and test loss, as tests/gpu_training.rs (f32 sums in another
-// order on the GPU; Adam divides by √v̂ + ε, which amplifies differences of gradients near zero). A simulated
-// lost device switches back to the CPU with a message and the run goes on. Kept tiny: SwiftShader is slow.
+// order on the GPU; Adam divides by √v̂ + ε, which amplifies differences of gradients near zero). Kept tiny:
+// SwiftShader is slow (the small CNN's 3 steps take about 2 minutes here; the ConvNet is left to the native
+// tests on lavapipe, and the fallback after a lost device to tests/gpu_session.rs).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -71,7 +72,6 @@ function assertCurvesAgree(what, gpu, cpu) {
 const models = [
   ['MLP, BatchNorm, Adam', 'model=mlp&hidden=32&act=elu&norm=batch-norm&opt=adam&lr=0.001&batch=16&steps=6&eval=2&seed=5'],
   ['small CNN', 'model=small-cnn&opt=adam&lr=0.002&batch=4&steps=3&eval=3&seed=5'],
-  ['ConvNet', 'model=convnet&opt=adam&lr=0.0001&batch=2&steps=2&eval=2&seed=5'],
 ];
 
 test('the Backend control names the software adapter', async () => {
@@ -97,25 +97,3 @@ for (const [name, query] of models) {
     assertCurvesAgree(name, gpu, cpu);
   });
 }
-
-test('a lost device switches back to the CPU and the run goes on', async () => {
-  const query = models[0][1].replace('steps=6', 'steps=40');
-  const page = await open(query);
-  await chooseWebgpu(page);
-  await page.getByRole('button', { name: 'Step ×10' }).click();
-  await page.waitForFunction(() => Number(document.querySelector('#step-counter').textContent) === 10, null, { timeout: 60_000 });
-  const [worker] = page.workers();
-  // the test hook destroys the device, as a lost device would be, between two of the page's messages
-  await worker.evaluate(() => setTimeout(() => self.onmessage({ data: { id: -1, request: { type: 'lose-device' } } }), 0));
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await page.waitForFunction(() => document.querySelector('#train-message').textContent.includes('switched to the CPU'), null, {
-    timeout: 60_000,
-  });
-  const message = await page.textContent('#train-message');
-  assert.match(message, /WebGPU failed [\s\S]*from the weights synced at step 10/, message);
-  assert.equal(await page.getByLabel('Backend').inputValue(), 'cpu', 'the control follows');
-  await page.waitForFunction(() => Number(document.querySelector('#step-counter').textContent) === 40, null, { timeout: 60_000 });
-  await page.screenshot({ path: `${screenshotDir}/webgpu-fallback.png`, fullPage: true });
-  await page.close();
-  assert.deepEqual(problems.filter((p) => p.startsWith('uncaught')), []);
-});
