@@ -8,6 +8,7 @@
 //! - [`parallel`]: data-parallel steps (each worker or thread its slice of every batch).
 mod checkpoint;
 mod config;
+mod estimate;
 mod live;
 mod memory;
 mod norms;
@@ -16,6 +17,7 @@ mod trainer;
 
 pub use checkpoint::RUN_KEY;
 pub use config::{Schedule, TrainConfig, MAX_BATCH_SIZE, MAX_STEPS};
+pub use estimate::{format_duration, time_left};
 pub use live::{change_labels, HyperparameterChange, Hyperparameters};
 pub use memory::MemoryEstimate;
 pub use norms::{parameter_layers, LayerNorms};

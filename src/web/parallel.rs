@@ -260,7 +260,13 @@ fn apply_shares(app: &Shared, continuation: bool) {
                 // The page's images/s: wall time of the whole step, shares and messages included, an
                 // evaluation of the test set left out (as with one worker).
                 let speed = &mut app.borrow_mut().run.speed;
-                speed.record(started, ended, progress.images, progress.eval_ms);
+                speed.record(
+                    started,
+                    ended,
+                    progress.images,
+                    progress.batches.len(),
+                    progress.eval_ms,
+                );
             }
             if !share_in {
                 app.borrow_mut().run.stepping = false;

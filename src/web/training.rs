@@ -42,16 +42,17 @@ pub struct RunState {
 /// out. A short last step (after Pause) weighs as little as it lasted.
 #[derive(Default)]
 pub struct SpeedMeter {
-    /// (start, end, images, evaluation ms) of recent steps.
-    steps: VecDeque<(f64, f64, usize, f64)>,
+    /// (start, end, images, evaluation ms, steps) of recent step requests.
+    steps: VecDeque<(f64, f64, usize, f64, usize)>,
 }
 
 impl SpeedMeter {
-    pub fn record(&mut self, start: f64, end: f64, images: usize, eval_ms: f64) {
+    /// A reply covering `steps` steps of `images` images in all, requested at `start` and back at `end`.
+    pub fn record(&mut self, start: f64, end: f64, images: usize, steps: usize, eval_ms: f64) {
         if images == 0 {
             return;
         }
-        self.steps.push_back((start, end, images, eval_ms));
+        self.steps.push_back((start, end, images, eval_ms, steps));
         while self.steps.len() > 1 && self.steps.front().is_some_and(|s| s.1 < end - SPEED_WINDOW_MS) {
             self.steps.pop_front();
         }
@@ -59,6 +60,14 @@ impl SpeedMeter {
 
     pub fn clear(&mut self) {
         self.steps.clear();
+    }
+
+    /// The time the remaining steps take at [`SpeedMeter::rate`], each step as large as the measured ones.
+    pub fn time_left(&self, remaining_steps: usize) -> Option<f64> {
+        let images: usize = self.steps.iter().map(|s| s.2).sum();
+        let steps: usize = self.steps.iter().map(|s| s.4).sum();
+        let images_per_step = images.checked_div(steps)?;
+        crate::train::time_left(remaining_steps, images_per_step, self.rate()?)
     }
 
     /// Images per second, once a step has been timed.
@@ -112,10 +121,13 @@ pub fn request_steps(app: &Shared, steps: usize, budget_ms: f64) {
             if let Response::Progress(progress) = &reply {
                 // The page's images/s: wall time from request to reply, messages included, a test-set
                 // evaluation left out; measured as for several workers.
-                app.borrow_mut()
-                    .run
-                    .speed
-                    .record(sent, now_ms(), progress.images, progress.eval_ms);
+                app.borrow_mut().run.speed.record(
+                    sent,
+                    now_ms(),
+                    progress.images,
+                    progress.batches.len(),
+                    progress.eval_ms,
+                );
             }
             on_progress(app, reply);
         },
@@ -218,6 +230,13 @@ pub fn update_counters(app: &Shared) {
     let _ = set_text(document, "step-total", &run.total_steps.to_string());
     let speed = run.speed.rate().map_or("–".to_string(), |s| format!("{s:.0}"));
     let _ = set_text(document, "speed", &speed);
+    let remaining = run.total_steps.saturating_sub(run.steps_done);
+    let left = match run.speed.time_left(remaining) {
+        Some(seconds) => format!("≈ {}", crate::train::format_duration(seconds)),
+        None if remaining > 0 => "after a step".to_string(),
+        None => "–".to_string(),
+    };
+    let _ = set_text(document, "time-left", &left);
     let button = |id: &str, disabled: bool| {
         let _ = typed::<HtmlButtonElement>(document, id).map(|b| b.set_disabled(disabled));
     };

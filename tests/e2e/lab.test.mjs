@@ -143,6 +143,16 @@ test('Run trains in the worker without freezing the page, Pause stops, Run resum
   const speed = Number(await text('#speed'));
   assert.ok(speed > 0, `images/s shown: ${speed}`);
   console.log(`training speed shown by the page (MLP 3072-100-10, batch 200): ${speed} images/s`);
+  // The time to the end: the remaining steps' images at that speed, as the page shows it.
+  const [done, total] = [await stepCount(), Number(await text('#step-total'))];
+  const left = await text('#time-left');
+  const match = left.match(/^≈ (?:(\d+) h )?(?:(\d+) min )?(\d+) s$|^≈ (\d+) h (\d+) min$/);
+  assert.ok(match, `time to the end shown: ${left}`);
+  const seconds = match[4] !== undefined
+    ? Number(match[4]) * 3600 + Number(match[5]) * 60
+    : Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3]);
+  const expected = ((total - done) * 200) / speed;
+  assert.ok(Math.abs(seconds - expected) <= Math.max(1, 0.15 * expected), `${left} for ${total - done} steps at ${speed} images/s`);
 
   await page.click('#run');
   await waitForStep(`n > ${paused}`);
