@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { drop as dropOn, file, recordLongTasks, stepCount as stepCountOf, waitForStep as waitForStepOf } from './support.mjs';
 
 const url = process.env.LAB_URL ?? 'http://127.0.0.1:8080/';
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -34,13 +35,6 @@ function watch(target) {
   });
 }
 
-// Long main-thread tasks, recorded from the start (the browser reports those over 50 ms).
-const recordLongTasks = () => {
-  window.__longTasks = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, duration: entry.duration });
-  }).observe({ type: 'longtask', buffered: true });
-};
 
 async function ready(target = page) {
   await target.waitForFunction(() => document.querySelector('#status')?.textContent === 'Ready.', null, {
@@ -49,35 +43,15 @@ async function ready(target = page) {
 }
 
 const text = (selector) => page.textContent(selector);
-const stepCount = async () => Number(await text('#step-counter'));
+const stepCount = () => stepCountOf(page);
 const chart = () => page.evaluate(() => document.querySelector('#curves').toDataURL());
 
-// Polls the step counter; the predicate runs here in Node (the page's Content-Security-Policy refuses eval).
-async function waitForStep(predicate, timeout = 60_000) {
-  const holds = new Function('n', `return ${predicate}`);
-  const deadline = Date.now() + timeout;
-  while (!holds(await stepCount())) {
-    if (Date.now() > deadline) throw new Error(`the step counter: expected ${predicate} within ${timeout} ms, found ${await stepCount()}`);
-    await page.waitForTimeout(50);
-  }
-}
+// Polls the step counter (see support.mjs).
+const waitForStep = (predicate, timeout = 60_000) => waitForStepOf(page, predicate, timeout);
 
-// Drops files onto the drop zone as a person dragging them from the desktop would.
-async function drop(files) {
-  const payload = files.map(({ name, bytes }) => ({ name, data: Buffer.from(bytes).toString('base64') }));
-  const transfer = await page.evaluateHandle((payload) => {
-    const transfer = new DataTransfer();
-    for (const { name, data } of payload) {
-      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-      transfer.items.add(new File([bytes], name));
-    }
-    return transfer;
-  }, payload);
-  await page.dispatchEvent('#drop-zone', 'dragover', { dataTransfer: transfer });
-  await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: transfer });
-}
+// Drops files onto the drop zone as a person dragging them from the desktop would (see support.mjs).
+const drop = (files) => dropOn(page, files);
 
-const file = (name, path = name) => ({ name, bytes: readFileSync(`${data}/${path}`) });
 
 before(async () => {
   mkdirSync(screenshotDir, { recursive: true });

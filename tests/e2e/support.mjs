@@ -1,4 +1,4 @@
-// What the hardening end-to-end tests share (recovery, security, update): the browser, the page's problems
+// What the end-to-end tests share: the browser, the page's problems
 // (console errors, failed requests, CSP violations), dropping files as a person would, and waiting for the
 // page. Not a test file itself (node --test runs only *.test.mjs).
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -68,3 +68,11 @@ export async function waitForStep(page, predicate, timeout = 90_000) {
     await page.waitForTimeout(50);
   }
 }
+
+// Long main-thread tasks, recorded from the start (the browser reports those over 50 ms); an init script.
+export const recordLongTasks = () => {
+  window.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, duration: entry.duration });
+  }).observe({ type: 'longtask', buffered: true });
+};

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { recordLongTasks } from './support.mjs';
 
 const url = process.env.LAB_URL ?? 'http://127.0.0.1:8080/';
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -25,12 +26,6 @@ function watch(target) {
   target.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
 }
 
-const recordLongTasks = () => {
-  window.__longTasks = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, duration: entry.duration });
-  }).observe({ type: 'longtask', buffered: true });
-};
 
 async function ready(target = page) {
   await target.waitForFunction(() => document.querySelector('#status')?.textContent === 'Ready.', null, {
