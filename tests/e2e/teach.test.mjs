@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { recordLongTasks } from './support.mjs';
+import { recordLongTasks, watch } from './support.mjs';
 
 const url = process.env.LAB_URL ?? 'http://127.0.0.1:8080/';
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -19,12 +19,6 @@ let context;
 let page;
 const problems = [];
 
-function watch(target) {
-  target.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
-  });
-  target.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
-}
 
 
 async function ready(target = page) {
@@ -62,7 +56,7 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   await context.addInitScript(recordLongTasks);
   page = await context.newPage();
-  watch(page);
+  watch(page, problems);
   await open(slow);
 });
 
