@@ -46,7 +46,7 @@ const colours = (selector) =>
 const lastNormStep = async () => Number(await page.getAttribute('#norm-curves', 'data-last-step'));
 
 test('per-layer norm curves appear, grow with the steps and switch between gradients and weights', async () => {
-  await open('model=mlp&hidden=32,32&act=tanh&norm=none&opt=sgd&lr=0.01&batch=50&steps=300&eval=50&seed=1');
+  await open('model=mlp&hidden=32,32&act=tanh&norm=none&opt=sgd&lr=0.01&batch=50&steps=5000&eval=50&seed=1');
   // One labelled checkbox per layer with parameters.
   for (const name of ['0 Linear(3072→32)', '2 Linear(32→32)', '4 Linear(32→10)']) {
     assert.equal(await page.getByLabel(name, { exact: true }).isChecked(), true, name);
