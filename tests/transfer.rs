@@ -2,7 +2,7 @@
 //! backbone carried into the fine-tuned and frozen runs with a fresh head, three runs per labelled count.
 use backprop_lab::data::{synthetic, Augmentation, SyntheticConfig};
 use backprop_lab::model::{ResnetConfig, Stem};
-use backprop_lab::transfer::{run_transfer, Phase, Start, TransferConfig};
+use backprop_lab::transfer::{run_transfer, Phase, Start, TransferConfig, TransferRun};
 
 #[test]
 fn class_subsets_are_relabelled_in_order_and_limited_per_class() {
@@ -83,4 +83,100 @@ fn the_experiment_runs_three_starts_per_labelled_count() {
     }
     // the pretrained start differs from scratch on the same images and seed
     assert_ne!(result.downstream[0].result.curves, result.downstream[2].result.curves);
+}
+
+/// A small experiment on generated data: a ResNet of widths 4–8, three steps of pretraining, two per run.
+fn small_experiment(labelled_per_class: Vec<usize>) -> TransferConfig {
+    let phase = |steps| Phase {
+        steps,
+        batch_size: 8,
+        learning_rate: 1e-3,
+        eval_every: 2,
+    };
+    TransferConfig {
+        network: ResnetConfig::resnet18(2)
+            .with_widths([4, 4, 8, 8])
+            .with_blocks([1, 1, 1, 1])
+            .with_stem(Stem::Cifar)
+            .cnn(),
+        source_classes: vec![0, 1, 2, 3, 4, 5],
+        target_classes: vec![6, 7, 8, 9],
+        labelled_per_class,
+        pretrain: phase(3),
+        downstream: phase(2),
+        augmentation: Augmentation::default(),
+        seed: 3,
+    }
+}
+
+#[test]
+fn stepping_the_experiment_by_hand_gives_the_loop_s_curves_and_the_caller_s_times() {
+    let data = synthetic(&SyntheticConfig {
+        seed: 6,
+        train_size: 300,
+        test_size: 60,
+    });
+    let config = small_experiment(vec![4]);
+    let looped = run_transfer(&config, &data, &mut |_, _| {}).expect("runs");
+
+    // a clock that moves 5 ms each time it is read
+    let clock = std::cell::Cell::new(0.0);
+    let now = || {
+        clock.set(clock.get() + 5.0);
+        clock.get()
+    };
+    let mut run = TransferRun::new(config, &data).expect("builds");
+    let labels: Vec<&str> = run.plan().iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "pretrain",
+            "16 images, from scratch",
+            "16 images, frozen features + new head",
+            "16 images, full fine-tuning"
+        ]
+    );
+    assert_eq!(run.steps(), (0, 3 + 3 * 2));
+    let mut points = Vec::new();
+    let mut calls = 0;
+    while !run.is_finished() {
+        let advance = run.step(&now).expect("steps");
+        calls += 1;
+        assert_eq!(run.steps().0, calls);
+        points.extend(advance.point.map(|p| (advance.run, p.step)));
+    }
+    assert_eq!(calls, 9);
+    assert_eq!(run.current_run(), None);
+    assert_eq!(points, [(0, 2), (0, 3), (1, 2), (2, 2), (3, 2)]);
+    assert!(run.step(&now).is_err(), "a finished experiment takes no more steps");
+    let stepped = run.into_result().expect("finished");
+    assert_eq!(stepped.pretrain.curves, looped.pretrain.curves);
+    for (a, b) in stepped.downstream.iter().zip(&looped.downstream) {
+        assert_eq!((a.start, a.labelled_images), (b.start, b.labelled_images));
+        assert_eq!(a.result.curves, b.result.curves);
+        // each step reads the clock twice (5 ms apart), so a step counts 5 ms
+        assert_eq!(a.result.step_milliseconds, 5.0);
+        assert!(a.result.wall_seconds > 0.0);
+    }
+}
+
+#[test]
+fn a_batch_larger_than_the_labelled_images_is_refused_before_any_training() {
+    let data = synthetic(&SyntheticConfig {
+        seed: 6,
+        train_size: 300,
+        test_size: 60,
+    });
+    // 1 image per class: 4 labelled images for a batch of 8
+    let error = TransferRun::new(small_experiment(vec![1]), &data)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("at most the 4 labelled target images"), "{error}");
+    assert!(error.contains('8'), "{error}");
+    let error = TransferRun::new(small_experiment(vec![]), &data)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("at least one count"), "{error}");
 }

@@ -2,14 +2,15 @@
 //! learn other classes (the four vehicles) from a few hundred labelled images three ways — from scratch, frozen
 //! pretrained features with a new head (feature extraction), and full fine-tuning — on the same images, steps
 //! and seed, so the test curves can be compared.
-use std::time::Instant;
+mod run;
+
+pub use run::{Advance, PlannedRun, TransferRun};
 
 use crate::data::{Augmentation, Dataset};
 use crate::error::TrainError;
 use crate::model::{CnnConfig, FineTune, LayerSpec, ModelConfig};
 use crate::optim::OptimizerConfig;
-use crate::train::{CurvePoint, TrainConfig, Trainer};
-use crate::weights::{self, StateDict, WeightsMetadata};
+use crate::train::{CurvePoint, TrainConfig};
 
 /// CIFAR-10's animals: bird, cat, deer, dog, frog, horse.
 pub const ANIMALS: [u8; 6] = [2, 3, 4, 5, 6, 7];
@@ -118,33 +119,6 @@ fn train_config(config: &TransferConfig, phase: &Phase, classes: usize, fine_tun
     }
 }
 
-/// Runs `trainer` to the end, timing the steps apart from the evaluations.
-fn run(
-    trainer: &mut Trainer,
-    dataset: &Dataset,
-    on_point: &mut dyn FnMut(&CurvePoint),
-) -> Result<RunResult, TrainError> {
-    let started = Instant::now();
-    let mut stepping = 0.0;
-    while !trainer.is_finished() {
-        let step_started = Instant::now();
-        trainer.step(dataset)?;
-        stepping += step_started.elapsed().as_secs_f64();
-        if trainer.evaluation_due() {
-            let point = trainer.record_point(dataset);
-            on_point(&point);
-        }
-    }
-    let curves = trainer.curves().to_vec();
-    Ok(RunResult {
-        config: trainer.config().clone(),
-        final_test_accuracy: curves.last().map_or(0.0, |p| p.test_accuracy),
-        curves,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        step_milliseconds: 1000.0 * stepping / trainer.steps_done().max(1) as f64,
-    })
-}
-
 /// The names of `classes`, in their new order.
 fn class_names(dataset: &Dataset, classes: &[u8]) -> Vec<String> {
     classes
@@ -159,67 +133,22 @@ fn class_names(dataset: &Dataset, classes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Runs the experiment on `dataset` (CIFAR-10); `on_point(phase, point)` sees every curve point as it comes.
+/// Runs the experiment on `dataset` (CIFAR-10) to the end, timed by the machine's clock; `on_point(run, point)`
+/// sees every curve point as it comes, with its run's label (see [`TransferRun`] to step it yourself).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run_transfer(
     config: &TransferConfig,
     dataset: &Dataset,
     on_point: &mut dyn FnMut(&str, &CurvePoint),
 ) -> Result<TransferResult, TrainError> {
-    let source = Dataset {
-        train: dataset.train.classes(&config.source_classes, None),
-        test: dataset.test.classes(&config.source_classes, None),
-        name: format!("{} source classes", dataset.name),
-        class_names: class_names(dataset, &config.source_classes),
-    };
-    let source_classes = config.source_classes.len();
-    let mut pretrainer = Trainer::new(
-        train_config(config, &config.pretrain, source_classes, FineTune::Full),
-        &source,
-    )?;
-    let parameters = pretrainer.network_mut().parameter_count();
-    let pretrain = run(&mut pretrainer, &source, &mut |p| on_point("pretrain", p))?;
-    let metadata = WeightsMetadata::default();
-    let bytes = weights::save(pretrainer.network_mut(), &metadata)?;
-    let pretrained = StateDict::from_bytes(&bytes)?;
-
-    let classes = config.target_classes.len();
-    let target_test = dataset.test.classes(&config.target_classes, None);
-    let mut downstream = Vec::new();
-    for (&per_class, start) in config
-        .labelled_per_class
-        .iter()
-        .flat_map(|count| Start::ALL.iter().map(move |start| (count, *start)))
-    {
-        let target = Dataset {
-            train: dataset.train.classes(&config.target_classes, Some(per_class)),
-            test: target_test.clone(),
-            name: format!("{} target classes", dataset.name),
-            class_names: class_names(dataset, &config.target_classes),
-        };
-        let fine_tune = match start {
-            Start::FrozenFeatures => FineTune::FeatureExtraction,
-            Start::Scratch | Start::FineTune => FineTune::Full,
-        };
-        let mut trainer = Trainer::new(train_config(config, &config.downstream, classes, fine_tune), &target)?;
-        if start != Start::Scratch {
-            // the pretrained backbone with a fresh head for the new classes, on inputs normalised as in pretraining
-            weights::load_into(trainer.network_mut(), &pretrained, Some("fc"))?;
-            trainer.set_preprocessor(pretrainer.preprocessor().clone());
+    let origin = std::time::Instant::now();
+    let now = || origin.elapsed().as_secs_f64() * 1000.0;
+    let mut run = TransferRun::new(config.clone(), dataset)?;
+    while !run.is_finished() {
+        let advance = run.step(&now)?;
+        if let Some(point) = advance.point {
+            on_point(&run.plan()[advance.run].label, &point);
         }
-        let labelled_images = target.train.len();
-        let phase = format!("{labelled_images} images, {}", start.label());
-        let result = run(&mut trainer, &target, &mut |p| on_point(&phase, p))?;
-        downstream.push(DownstreamRun {
-            labelled_images,
-            start,
-            result,
-        });
     }
-    Ok(TransferResult {
-        pretrain,
-        source_train_images: source.train.len(),
-        target_test_images: target_test.len(),
-        parameters,
-        downstream,
-    })
+    run.into_result()
 }
