@@ -51,6 +51,8 @@ fn the_experiment_runs_three_starts_per_labelled_count() {
         learning_rate: 1e-3,
         eval_every: 2,
     };
+    let origin = std::time::Instant::now();
+    let clock = || origin.elapsed().as_secs_f64() * 1000.0;
     let config = TransferConfig {
         network,
         source_classes: vec![0, 1, 2, 3, 4, 5],
@@ -62,7 +64,10 @@ fn the_experiment_runs_three_starts_per_labelled_count() {
         seed: 1,
     };
     let mut points = Vec::new();
-    let result = run_transfer(&config, &data, &mut |phase, p| points.push((phase.to_string(), p.step))).expect("runs");
+    let result = run_transfer(&config, &data, &clock, &mut |phase, p| {
+        points.push((phase.to_string(), p.step))
+    })
+    .expect("runs");
     assert_eq!(result.pretrain.curves.len(), 2);
     let runs: Vec<(usize, Start)> = result.downstream.iter().map(|r| (r.labelled_images, r.start)).collect();
     assert_eq!(
@@ -117,7 +122,7 @@ fn stepping_the_experiment_by_hand_gives_the_loop_s_curves_and_the_caller_s_time
         test_size: 60,
     });
     let config = small_experiment(vec![4]);
-    let looped = run_transfer(&config, &data, &mut |_, _| {}).expect("runs");
+    let looped = run_transfer(&config, &data, &|| 0.0, &mut |_, _| {}).expect("runs");
 
     // a clock that moves 5 ms each time it is read
     let clock = std::cell::Cell::new(0.0);

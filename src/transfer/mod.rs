@@ -7,7 +7,6 @@ mod run;
 pub use run::{Advance, PlannedRun, TransferRun};
 
 use crate::data::{Augmentation, Dataset};
-use crate::error::TrainError;
 use crate::model::{CnnConfig, FineTune, LayerSpec, ModelConfig};
 use crate::optim::OptimizerConfig;
 use crate::train::{CurvePoint, TrainConfig};
@@ -133,19 +132,18 @@ fn class_names(dataset: &Dataset, classes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Runs the experiment on `dataset` (CIFAR-10) to the end, timed by the machine's clock; `on_point(run, point)`
-/// sees every curve point as it comes, with its run's label (see [`TransferRun`] to step it yourself).
-#[cfg(not(target_arch = "wasm32"))]
+/// Runs the experiment on `dataset` (CIFAR-10) to the end, timed by `now` (a millisecond clock);
+/// `on_point(run, point)` sees every curve point as it comes, with its run's label (see [`TransferRun`] to step
+/// it yourself).
 pub fn run_transfer(
     config: &TransferConfig,
     dataset: &Dataset,
+    now: &dyn Fn() -> f64,
     on_point: &mut dyn FnMut(&str, &CurvePoint),
-) -> Result<TransferResult, TrainError> {
-    let origin = std::time::Instant::now();
-    let now = || origin.elapsed().as_secs_f64() * 1000.0;
+) -> Result<TransferResult, crate::error::TrainError> {
     let mut run = TransferRun::new(config.clone(), dataset)?;
     while !run.is_finished() {
-        let advance = run.step(&now)?;
+        let advance = run.step(now)?;
         if let Some(point) = advance.point {
             on_point(&run.plan()[advance.run].label, &point);
         }

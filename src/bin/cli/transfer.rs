@@ -78,7 +78,9 @@ pub fn transfer(args: TransferArgs) -> Result<ExitCode, String> {
         augmentation: Augmentation::standard(),
         seed: args.seed,
     };
-    let result = run_transfer(&config, &dataset, &mut |phase, p| {
+    let origin = std::time::Instant::now();
+    let now = || origin.elapsed().as_secs_f64() * 1000.0;
+    let result = run_transfer(&config, &dataset, &now, &mut |phase, p| {
         eprintln!(
             "{phase:>40}  step {:>5}  train loss {:.4}  test acc {:.4}",
             p.step, p.train_loss, p.test_accuracy
