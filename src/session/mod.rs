@@ -11,6 +11,7 @@
 //! - `activations`: one test image through every layer; `kernels`: every convolution's kernels;
 //!   `activation_curves`: each activation function and its derivative;
 //! - `results`: predictions, confusion matrix, gallery, classifying a picture;
+//! - `transfer`: the transfer experiment, stepped like training, beside the page's model;
 //! - `recovery`: snapshots of the run and resuming from one (the page's recovery from a dead worker);
 //! - [`error`]: why a request failed.
 pub mod activation_curves;
@@ -26,6 +27,7 @@ pub mod protocol;
 mod recovery;
 mod results;
 mod training;
+mod transfer;
 mod weights;
 
 use ndarray::Array2;
@@ -59,6 +61,8 @@ pub struct Session {
     /// Scratch input of the views (predictions, layer statistics).
     inputs: Array2<f32>,
     labels: Vec<usize>,
+    /// The transfer experiment in progress, beside the page's model.
+    transfer: Option<crate::transfer::TransferRun>,
 }
 
 impl Default for Session {
@@ -77,6 +81,7 @@ impl Session {
             from_file: None,
             inputs: Array2::zeros((0, 0)),
             labels: Vec::new(),
+            transfer: None,
         }
     }
 
@@ -171,6 +176,18 @@ impl Session {
             Request::Kernels { tensor } => self.kernels(tensor, &mut out).map(Response::Kernels),
             Request::SaveWeights => self.save_weights(&mut out),
             Request::LoadWeights { into_current } => self.load_weights(files, into_current, &mut out),
+            Request::StartTransfer {
+                labelled_per_class,
+                pretrain_steps,
+                steps,
+            } => self
+                .start_transfer(labelled_per_class, pretrain_steps, steps)
+                .map(Response::Transfer),
+            Request::TransferStep { budget_ms } => self.transfer_step(budget_ms, now).map(Response::Transfer),
+            Request::StopTransfer => {
+                self.stop_transfer();
+                Ok(Response::Transfer(TransferProgress::default()))
+            }
             Request::CurvesCsv => Ok(Response::Csv {
                 csv: match self.trainer.as_ref() {
                     Some(trainer) => crate::train::curves_csv(trainer.curves(), trainer.config()),

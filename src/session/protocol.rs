@@ -9,6 +9,7 @@ pub use super::kernels::{KernelTensor, Kernels};
 use super::page_config::PageConfig;
 use super::presets::Preset;
 use super::recovery::TrapKind;
+pub use super::transfer::{RunOutcome, RunPoint, TransferProgress};
 use crate::formulas::LayerFormulas;
 pub use crate::gpu::{AdapterSummary, Backend};
 use crate::gradcheck::CheckResult;
@@ -98,6 +99,18 @@ pub enum Request {
     /// A test hook: destroys the GPU device, as a lost device would be; the next GPU step falls back to the
     /// CPU from the last synced weights.
     LoseDevice,
+    /// Start the transfer experiment on the loaded data (see [`super::transfer`]): pretrain on the animal
+    /// classes for `pretrain_steps`, then learn the vehicles from `labelled_per_class` images each, three ways,
+    /// `steps` steps each. It runs beside the page's model and leaves it untouched.
+    StartTransfer {
+        labelled_per_class: usize,
+        pretrain_steps: usize,
+        steps: usize,
+    },
+    /// Step the transfer experiment for about `budget_ms` milliseconds.
+    TransferStep { budget_ms: f64 },
+    /// Drop the transfer experiment in progress.
+    StopTransfer,
 }
 
 /// Which share of the next data-parallel step an `apply-step` request asks for.
@@ -190,6 +203,8 @@ pub enum Response {
         message: String,
         state: Box<State>,
     },
+    /// The transfer experiment's progress.
+    Transfer(TransferProgress),
     /// The request could not be carried out; nothing changed.
     Error {
         message: String,
@@ -227,6 +242,7 @@ impl Response {
             Response::Kernels(_) => "kernels",
             Response::File { .. } => "file",
             Response::Loaded { .. } => "loaded",
+            Response::Transfer(_) => "transfer",
             Response::Error { .. } => "error",
         }
     }

@@ -7,7 +7,7 @@ mod run;
 pub use run::{Advance, PlannedRun, TransferRun};
 
 use crate::data::{Augmentation, Dataset};
-use crate::model::{CnnConfig, FineTune, LayerSpec, ModelConfig};
+use crate::model::{CnnConfig, FineTune, LayerSpec, ModelConfig, ResnetConfig, Stem};
 use crate::optim::OptimizerConfig;
 use crate::train::{CurvePoint, TrainConfig};
 
@@ -38,6 +38,34 @@ pub struct TransferConfig {
     pub downstream: Phase,
     pub augmentation: Augmentation,
     pub seed: u64,
+}
+
+impl TransferConfig {
+    /// The page's experiment, small enough for a class on a laptop's CPU: a ResNet-10 of widths 8–64 (one
+    /// BasicBlock per stage, CIFAR stem), Adam 1e-3, batch 32, crops and flips, six curve points per run;
+    /// animals → vehicles with `labelled_per_class` vehicle images of each class.
+    pub fn classroom(labelled_per_class: usize, pretrain_steps: usize, steps: usize) -> Self {
+        let phase = |steps: usize| Phase {
+            steps,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            eval_every: steps.div_ceil(6).max(1),
+        };
+        Self {
+            network: ResnetConfig::resnet18(VEHICLES.len())
+                .with_widths([8, 16, 32, 64])
+                .with_blocks([1, 1, 1, 1])
+                .with_stem(Stem::Cifar)
+                .cnn(),
+            source_classes: ANIMALS.to_vec(),
+            target_classes: VEHICLES.to_vec(),
+            labelled_per_class: vec![labelled_per_class],
+            pretrain: phase(pretrain_steps),
+            downstream: phase(steps),
+            augmentation: Augmentation::standard(),
+            seed: 42,
+        }
+    }
 }
 
 /// How a downstream run starts and learns.

@@ -23,7 +23,7 @@ use crate::session::{Request, Response, State};
 pub type Shared = Rc<RefCell<App>>;
 
 /// The controls that need a loaded model; enabled once the worker is ready.
-const CONTROLS: [&str; 15] = [
+const CONTROLS: [&str; 16] = [
     "use-synthetic",
     "apply-config",
     "step",
@@ -39,6 +39,7 @@ const CONTROLS: [&str; 15] = [
     "show-results",
     "run-experiments",
     "pause",
+    "run-transfer",
 ];
 
 /// Everything the page keeps, by concern.
@@ -50,6 +51,7 @@ pub struct App {
     pub data: DataFiles,
     pub form: FormState,
     pub queue: Queue,
+    pub transfer: super::transfer::TransferState,
     pub recovery: Recovery,
     pub network: super::network::NetworkViews,
     started_ms: f64,
@@ -81,6 +83,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         data: DataFiles::default(),
         form: FormState::default(),
         queue: Queue::default(),
+        transfer: Default::default(),
         recovery: Recovery::default(),
         network: Default::default(),
         started_ms: now_ms(),
@@ -111,6 +114,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::files::wire(&app)?;
     super::panels::wire(&app)?;
     super::experiments::wire(&app)?;
+    super::transfer::wire(&app)?;
     super::recovery::wire(&app)?;
     super::weights::wire(&app)?;
     super::curves::wire(&app)?;

@@ -134,7 +134,9 @@ fn render(app: &Shared) {
             let _ = view::append(document, &tr, "td", &cell, None);
         }
     }
-    if let Err(error) = view::draw_experiment_chart("experiment-curves", &this.queue.curves) {
+    if let Err(error) =
+        view::draw_experiment_chart("experiment-curves", &this.queue.curves, "test accuracy, Table 1 rows")
+    {
         report("could not draw the experiments", &error);
     }
 }

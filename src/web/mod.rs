@@ -9,7 +9,8 @@
 //! - [`form`]: the configuration form and presets; [`files`]: reading dropped files, exports; [`stored`]: the
 //!   dropped files kept in the browser's storage with consent;
 //! - [`panels`]: layer inspector, gradient check, filters, results, your own picture;
-//! - [`experiments`]: the Table 1 queue; [`network`]: norm curves, activations, kernels;
+//! - [`experiments`]: the Table 1 queue; [`transfer`]: the transfer experiment; [`network`]: norm curves,
+//!   activations, kernels;
 //! - [`recovery`]: snapshots of the run, and new workers after one died;
 //! - [`live`]: hyperparameters changed while training; [`curves`]: the chart's switches, values under the
 //!   pointer, markers and overlays; [`history`]: past runs kept in the browser; [`lessons`]: the lessons view;
@@ -37,6 +38,7 @@ pub mod rpc;
 pub mod stored;
 pub mod stored_idb;
 pub mod training;
+pub mod transfer;
 pub mod view;
 pub mod weights;
 pub mod worker;

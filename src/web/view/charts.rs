@@ -1,4 +1,4 @@
-//! The two plotters-canvas charts: the live training curves and the experiments' overlay.
+//! The plotters-canvas charts: the live training curves and the experiments' overlays.
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wasm_bindgen::prelude::*;
@@ -20,11 +20,10 @@ pub fn draw_training_chart(
         .map_err(|error| JsValue::from_str(&format!("chart: {error}")))
 }
 
-/// The experiments chart: test accuracy of every run.
-pub fn draw_experiment_chart(canvas_id: &str, runs: &[(String, Vec<CurvePoint>)]) -> Result<(), JsValue> {
+/// An experiment's chart (the Table 1 queue, the transfer experiment): test accuracy of every run, overlaid.
+pub fn draw_experiment_chart(canvas_id: &str, runs: &[(String, Vec<CurvePoint>)], title: &str) -> Result<(), JsValue> {
     let backend = CanvasBackend::new(canvas_id)
         .ok_or_else(|| JsValue::from_str(&format!("expected a canvas `{canvas_id}`, found none")))?;
     let root = backend.into_drawing_area();
-    chart::draw_accuracy_overlay(&root, runs, "test accuracy, Table 1 rows")
-        .map_err(|error| JsValue::from_str(&format!("chart: {error}")))
+    chart::draw_accuracy_overlay(&root, runs, title).map_err(|error| JsValue::from_str(&format!("chart: {error}")))
 }
