@@ -8,9 +8,10 @@ export const url = process.env.LAB_URL ?? 'http://127.0.0.1:8080/';
 export const data = process.env.LAB_DATA ?? new URL('../../target/e2e/data/', import.meta.url).pathname;
 export const screenshotDir = new URL('../../target/e2e/', import.meta.url).pathname;
 
-export async function launch() {
+// `args`: Chromium's extra flags (tests/e2e/webgpu.test.mjs turns WebGPU on).
+export async function launch(args = []) {
   mkdirSync(screenshotDir, { recursive: true });
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true });
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 }
 
 // Records the page's problems into `problems`; console errors matching `expected` are allowed.

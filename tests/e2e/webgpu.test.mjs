@@ -1,40 +1,53 @@
 // The page's Backend control end to end, in headless Chromium with WebGPU on (`--enable-unsafe-webgpu`: the
-// software adapter, SwiftShader). The worker probes WebGPU and names the adapter (a software one); with WebGPU
-// chosen, each model kind trains a few steps and its curves (CSV) agree with the CPU run of the same link:
+// software adapter, SwiftShader). The worker probes WebGPU and names the adapter (a software one). Every
+// preset of the page's list, chosen as a person would (Preset, then Batch size, Steps, Evaluate every, Enter),
+// trains 2 steps with WebGPU and its curves (CSV) agree with the CPU page's run of the same preset:
 // |gpu − cpu| ≤ 1e-3·(1 + |cpu|) on every train and test loss, as tests/gpu_training.rs (f32 sums in another
-// order on the GPU; Adam divides by √v̂ + ε, which amplifies differences of gradients near zero). Kept tiny:
-// SwiftShader is slow (the small CNN's 3 steps take about 2 minutes here; the ConvNet is left to the native
-// tests on lavapipe, and the fallback after a lost device to tests/gpu_session.rs).
+// order on the GPU; Adam divides by √v̂ + ε, which amplifies differences of gradients near zero). A device lost
+// mid-run switches the page back to the CPU from the last synced weights, with a message, and training goes on.
+//
+// Kept small for CI: SwiftShader runs these kernels at a fraction of a GFLOP/s, so the runs use the dropped
+// `lab synth` files with the test set cut to 4 images, batch 4 and 2 steps (the ConvNet's 2 steps take about
+// a minute of SwiftShader time here, its evaluations a few seconds). Batch 4, not 2: with 2 images a BatchNorm
+// normalises each feature to ±1 whatever its input, so the gradient below it is rounding noise, which Adam
+// turns into ±lr updates that differ between any two summation orders. The lost device is the worker's
+// test-only `lose-device` request (src/session/backend.rs), sent from inside the worker as the recovery test
+// sends `trap`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { data, drop, launch, ready, screenshotDir, stepCount, url, waitForStep, watch } from './support.mjs';
 
-const url = process.env.LAB_URL ?? 'http://127.0.0.1:8080/';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const screenshotDir = new URL('../../target/e2e/', import.meta.url).pathname;
+const TEST_IMAGES = 4;
+const RECORD_BYTES = 1 + 3 * 32 * 32;
+// What each preset's run is trimmed to (its model, optimizer, schedule, seed and augmentation stay).
+const TRIM = { batch: 4, steps: 2, eval: 1 };
+// The pages open on a configuration that is no preset, so that choosing any preset changes it.
+const CUSTOM = 'seed=7';
 
 let browser;
 const problems = [];
+let cpuPage;
+let gpuPage;
 
-before(async () => {
-  mkdirSync(screenshotDir, { recursive: true });
-  browser = await chromium.launch({ executablePath, args: ['--enable-unsafe-webgpu'] });
-});
+// The CIFAR-format files of `lab synth` (1000 training images) with the test set cut to its first images.
+const files = () => [
+  { name: 'data_batch_1.bin', bytes: readFileSync(`${data}/bin/data_batch_1.bin`) },
+  { name: 'test_batch.bin', bytes: readFileSync(`${data}/bin/test_batch.bin`).subarray(0, TEST_IMAGES * RECORD_BYTES) },
+];
 
-after(async () => {
-  await browser?.close();
-});
-
-// A page on `query`, interactive, with the WebGPU probe answered.
-async function open(query) {
-  const page = await browser.newPage({ acceptDownloads: true });
-  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
-  });
+// A page on `query`, interactive, with the small data set loaded and the WebGPU probe answered; `workers`
+// receives its workers as they start (the training worker first).
+async function open(query, { expected, workers = [] } = {}) {
+  const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  watch(page, problems, expected);
+  page.on('worker', (worker) => workers.push(worker));
   await page.goto(`${url}?${query}`);
-  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Ready.', null, { timeout: 30_000 });
+  await ready(page);
+  await drop(page, files());
+  await page.waitForFunction((n) => document.querySelector('#test-count').textContent === String(n), TEST_IMAGES, {
+    timeout: 60_000,
+  });
   await page.waitForFunction(() => !document.querySelector('#backend-status').textContent.startsWith('Looking'), null, {
     timeout: 30_000,
   });
@@ -46,13 +59,36 @@ async function chooseWebgpu(page) {
   await page.waitForFunction(() => document.querySelector('#workers').disabled, null, { timeout: 30_000 });
 }
 
-// Runs to the end of the link's steps and returns the curves' rows as numbers.
+// Chooses `preset` and trims it through the form, one field at a time: Tab commits a field (one `change`;
+// Enter would send the form twice, change and submit, and the second reply could refill the next field while
+// it is typed), and the worker's reply refills the form before the next field is typed.
+async function choosePreset(page, { label, query }) {
+  await page.getByRole('combobox', { name: /^Preset/ }).selectOption({ label });
+  await page.waitForFunction((query) => location.search === `?${query}`, query, { timeout: 60_000 });
+  for (const [field, key] of [['Batch size', 'batch'], ['Steps', 'steps'], ['Evaluate every', 'eval']]) {
+    await page.getByLabel(field, { exact: true }).fill(String(TRIM[key]));
+    await page.getByLabel(field, { exact: true }).press('Tab');
+    await page.waitForFunction(([key, value]) => new URLSearchParams(location.search).get(key) === value, [key, String(TRIM[key])], {
+      timeout: 60_000,
+    });
+  }
+  assert.equal(new URL(page.url()).search, `?${trimmed(query)}`, `${label}: the trimmed preset`);
+  assert.equal(await stepCount(page), 0, `${label}: a new run`);
+}
+
+const trimmed = (query) => Object.entries(TRIM).reduce((q, [key, value]) => q.replace(new RegExp(`(^|&)${key}=\\d+`), `$1${key}=${value}`), query);
+
+// Runs to the end and returns the curves' rows as numbers.
 async function runAndExport(page, steps) {
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   await page.waitForFunction((steps) => Number(document.querySelector('#step-counter').textContent) === steps, steps, {
-    timeout: 240_000,
+    timeout: 600_000,
   });
-  await page.waitForFunction(() => !document.querySelector('#export-csv').disabled);
+  await page.waitForFunction(() => !document.querySelector('#export-csv').disabled, null, { timeout: 60_000 });
+  return exportCurves(page);
+}
+
+async function exportCurves(page) {
   const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n').slice(1);
   return lines.map((line) => line.split(',').map(Number));
@@ -69,31 +105,86 @@ function assertCurvesAgree(what, gpu, cpu) {
   });
 }
 
-const models = [
-  ['MLP, BatchNorm, Adam', 'model=mlp&hidden=32&act=elu&norm=batch-norm&opt=adam&lr=0.001&batch=16&steps=6&eval=2&seed=5'],
-  ['small CNN', 'model=small-cnn&opt=adam&lr=0.002&batch=4&steps=3&eval=3&seed=5'],
-];
-
-test('the Backend control names the software adapter', async () => {
-  const page = await open(models[0][1]);
-  const status = await page.textContent('#backend-status');
-  assert.match(status, /WebGPU adapter: .*software adapter/, status);
-  assert.equal(await page.getByLabel('Backend').inputValue(), 'cpu', 'the CPU is the default');
-  await page.screenshot({ path: `${screenshotDir}/webgpu.png`, fullPage: true });
-  await page.close();
+before(async () => {
+  browser = await launch(['--enable-unsafe-webgpu']);
 });
 
-for (const [name, query] of models) {
-  test(`${name}: WebGPU follows the CPU's curves`, async () => {
-    const steps = Number(query.match(/steps=(\d+)/)[1]);
-    const cpuPage = await open(query);
-    const cpu = await runAndExport(cpuPage, steps);
-    await cpuPage.close();
-    const gpuPage = await open(query);
-    await chooseWebgpu(gpuPage);
-    const gpu = await runAndExport(gpuPage, steps);
-    assert.equal(await gpuPage.textContent('#train-message'), '', 'no GPU error');
-    await gpuPage.close();
-    assertCurvesAgree(name, gpu, cpu);
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(problems, [], 'no console errors, uncaught errors or failed requests');
+});
+
+test('the Backend control names the software adapter', async () => {
+  cpuPage = await open(CUSTOM);
+  const status = await cpuPage.textContent('#backend-status');
+  assert.match(status, /WebGPU adapter: .*software adapter/, status);
+  assert.equal(await cpuPage.getByLabel('Backend').inputValue(), 'cpu', 'the CPU is the default');
+  await cpuPage.screenshot({ path: `${screenshotDir}/webgpu.png`, fullPage: true });
+});
+
+test('every preset trains with WebGPU along the CPU curves', async (t) => {
+  gpuPage = await open(CUSTOM);
+  await chooseWebgpu(gpuPage);
+  const presets = await cpuPage.$$eval('#preset option', (options) =>
+    options.filter((o) => o.value !== '').map((o) => ({ label: o.textContent, query: o.value })));
+  assert.ok(presets.some(({ query }) => query.includes('model=convnet')), 'the ConvNet is a preset');
+  assert.ok(presets.some(({ query }) => query.includes('model=small-cnn')), 'the small CNN is a preset');
+  for (const preset of presets) {
+    await t.test(preset.label, async () => {
+      await choosePreset(cpuPage, preset);
+      const cpu = await runAndExport(cpuPage, TRIM.steps);
+      await choosePreset(gpuPage, preset);
+      const gpu = await runAndExport(gpuPage, TRIM.steps);
+      assert.equal(await gpuPage.getByLabel('Backend').inputValue(), 'gpu', 'still on WebGPU');
+      assert.equal(await gpuPage.textContent('#train-message'), '', 'no GPU error');
+      assert.equal(cpu.length, TRIM.steps / TRIM.eval, 'a curve point per evaluation');
+      assertCurvesAgree(preset.label, gpu, cpu);
+    });
+  }
+  await cpuPage.close();
+  await gpuPage.close();
+});
+
+test('a lost device switches the page back to the CPU from the last synced weights', async () => {
+  const workers = [];
+  const page = await open('model=mlp&hidden=32&act=elu&norm=batch-norm&opt=adam&lr=0.003&batch=16&steps=20000&eval=20&seed=5', {
+    workers,
   });
-}
+  await chooseWebgpu(page);
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await waitForStep(page, 'n >= 60', 300_000);
+  assert.equal(await page.getByLabel('Backend').inputValue(), 'gpu');
+  // The test-only `lose-device` request (it destroys the device, as a lost one), sent from inside the worker
+  // between two of the page's requests, as the page's own requests arrive.
+  await workers[0].evaluate(() => {
+    setTimeout(() => self.onmessage({ data: { id: 4_000_000_000, request: { type: 'lose-device' } } }), 0);
+  });
+  await page.waitForFunction(() => document.querySelector('#train-message').textContent.includes('WebGPU failed'), null, {
+    timeout: 120_000,
+  });
+  const message = await page.textContent('#train-message');
+  const synced = Number(message.match(/from the weights synced at step (\d+)/)?.[1]);
+  assert.ok(synced >= 60, `the notice names the step of the last sync: ${message}`);
+  assert.match(message, /the data and the curves so far are kept/);
+  assert.equal(await page.getByLabel('Backend').inputValue(), 'cpu', 'the control is back on the CPU');
+  assert.equal(await page.textContent('#backend-status'), 'WebGPU failed: training on the CPU.');
+  assert.equal(await page.isEnabled('#workers'), true, 'Workers applies again');
+  // Training goes on, on the CPU, from there.
+  await waitForStep(page, `n >= ${synced + 60}`, 300_000);
+  assert.equal(await page.isEnabled('#pause'), true, 'still running');
+  await page.screenshot({ path: `${screenshotDir}/webgpu-lost-device.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.waitForFunction(() => !document.querySelector('#run').disabled, null, { timeout: 60_000 });
+  // Nothing loaded is lost.
+  assert.equal(await page.textContent('#dataset-name'), 'CIFAR-10');
+  assert.equal(Number(await page.textContent('#train-count')), 1000);
+  assert.equal(Number(await page.textContent('#test-count')), TEST_IMAGES);
+  // The same run went on (its steps and curve points continue; a fresh model would have started at step 0).
+  const curves = await exportCurves(page);
+  curves.forEach((row, i) => {
+    assert.equal(row[0], 20 * (i + 1), 'a curve point every 20 steps, none lost or repeated');
+    assert.ok(Number.isFinite(row[1]) && Number.isFinite(row[3]), `finite losses at step ${row[0]}`);
+  });
+  assert.ok(curves.at(-1)[0] >= synced + 40, `points after the fallback at step ${synced}`);
+  await page.close();
+});
