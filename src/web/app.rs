@@ -123,6 +123,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::lessons::wire(&app)?;
     super::network::wire(&app)?;
     super::stored::wire(&app)?;
+    super::classroom::wire(&app)?;
     listen(&app, "large-type", "change", |event| {
         let large = event
             .target()

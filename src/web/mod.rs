@@ -14,6 +14,7 @@
 //! - [`recovery`]: snapshots of the run, and new workers after one died;
 //! - [`live`]: hyperparameters changed while training; [`curves`]: the chart's switches, values under the
 //!   pointer, markers and overlays; [`history`]: past runs kept in the browser; [`lessons`]: the lessons view;
+//! - [`classroom`]: the one-screen classroom view: the chart at its box's size, views opened beside;
 //! - [`view`]: drawing replies into the page;
 //! - [`weights`]: download and load weights, save and resume runs;
 //! - [`worker`]: [`WorkerSession`], the session inside the worker (`www/worker.js`);
@@ -22,6 +23,7 @@ use wasm_bindgen::prelude::*;
 
 pub mod app;
 pub mod backend;
+pub mod classroom;
 pub mod curves;
 pub mod experiments;
 pub mod files;

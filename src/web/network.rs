@@ -38,6 +38,8 @@ pub struct NetworkViews {
     class_names: Vec<String>,
     /// The layer checkboxes' listeners (replaced with the checkboxes).
     checkboxes: Vec<EventListener>,
+    /// The layer of each convolution weight, in the order the kernels reply lists them.
+    kernel_layers: Vec<usize>,
 }
 
 pub fn wire(app: &Shared) -> Result<(), JsValue> {
@@ -263,6 +265,80 @@ fn request_activations(app: &Shared, image: usize) {
     );
 }
 
+/// Layer `index` in the network, for the layer inspector: its output for the followed test image (the first
+/// when none is followed) and, for a convolution, its kernels.
+pub fn show_layer(app: &Shared, index: usize) {
+    let image = app.borrow().network.followed.unwrap_or(0);
+    send(
+        app,
+        Request::ImageActivations { image },
+        None,
+        None,
+        move |app, reply, pixels| {
+            let (document, names) = {
+                let this = app.borrow();
+                (this.document.clone(), this.network.class_names.clone())
+            };
+            let result = match reply {
+                Response::ImageActivations(activations) => {
+                    let name = |class: usize| names.get(class).map_or("?", String::as_str).to_owned();
+                    let caption = format!(
+                        "Its output for test image {} (a {}, predicted {}) after {} steps, black at its smallest \
+                         value and white at its largest:",
+                        activations.image,
+                        name(activations.label),
+                        name(activations.predicted),
+                        activations.steps_done
+                    );
+                    set_text(&document, "inspect-activations-caption", &caption).and_then(|()| {
+                        draw::render_layer_output(
+                            &document,
+                            &activations,
+                            &in_wasm(&pixels),
+                            index,
+                            "inspect-activations",
+                        )
+                    })
+                }
+                other => set_text(&document, "inspect-activations-caption", &other.message()),
+            };
+            if let Err(error) = result {
+                report("could not show the layer's output", &error);
+            }
+        },
+    );
+    let tensor = app
+        .borrow()
+        .network
+        .kernel_layers
+        .iter()
+        .position(|&layer| layer == index);
+    let document = app.borrow().document.clone();
+    let Some(tensor) = tensor else {
+        let _ = super::view::hide(&document, "inspect-kernels-part");
+        return;
+    };
+    send(
+        app,
+        Request::Kernels { tensor: Some(tensor) },
+        None,
+        None,
+        |app, reply, pixels| {
+            let document = app.borrow().document.clone();
+            let result = match reply {
+                Response::Kernels(kernels) => super::view::show(&document, "inspect-kernels-part").and_then(|()| {
+                    let ids = ("inspect-kernels", "inspect-kernels-caption");
+                    draw::render_kernels(&document, &kernels, &in_wasm(&pixels), ids)
+                }),
+                other => set_text(&document, "inspect-kernels-caption", &other.message()),
+            };
+            if let Err(error) = result {
+                report("could not show the layer's kernels", &error);
+            }
+        },
+    );
+}
+
 fn selected_tensor(app: &Shared) -> Option<usize> {
     let document = app.borrow().document.clone();
     typed::<HtmlSelectElement>(&document, "kernel-tensor")
@@ -275,9 +351,14 @@ fn show_kernels(app: &Shared, tensor: Option<usize>) {
     send(app, Request::Kernels { tensor }, None, None, |app, reply, pixels| {
         let document = app.borrow().document.clone();
         let result = match reply {
-            Response::Kernels(kernels) => fill_kernel_select(&document, &kernels)
-                .and_then(|()| draw::render_kernels(&document, &kernels, &in_wasm(&pixels))),
+            Response::Kernels(kernels) => {
+                app.borrow_mut().network.kernel_layers = kernels.tensors.iter().map(|t| t.layer).collect();
+                fill_kernel_select(&document, &kernels).and_then(|()| {
+                    draw::render_kernels(&document, &kernels, &in_wasm(&pixels), ("kernels", "kernels-caption"))
+                })
+            }
             other => {
+                app.borrow_mut().network.kernel_layers.clear();
                 // e.g. an MLP: no convolutions to show
                 let _ = element(&document, "kernel-tensor").map(|s| s.set_text_content(None));
                 let _ = typed::<web_sys::HtmlCanvasElement>(&document, "kernels").map(|c| {

@@ -43,8 +43,10 @@ pub fn wire(app: &Shared) -> Result<(), JsValue> {
     })
 }
 
-/// Opens layer `index` in the inspector.
+/// Opens layer `index` in the inspector (beside the curves in the classroom view).
 pub fn inspect_layer(app: &Shared, index: usize) {
+    super::classroom::show_beside(&app.borrow().document, "beside-inspect");
+    super::network::show_layer(app, index);
     send(app, Request::Layer { index }, None, None, |app, reply, _| {
         let document = app.borrow().document.clone();
         match reply {

@@ -47,7 +47,26 @@ pub fn render_gradients(
         document,
         "gradcheck-summary",
         &format!("{passed} of {} gradient checks passed{what}.", results.len()),
-    )
+    )?;
+    set_text(document, "gradcheck-worst", &closest_to_failing(results))
+}
+
+/// The one-line digest the classroom view shows instead of the table: the row that came closest to failing
+/// (the largest error ÷ allowed), or the first failure.
+fn closest_to_failing(results: &[CheckResult]) -> String {
+    let worst = results
+        .iter()
+        .max_by(|a, b| (!a.passed).cmp(&!b.passed).then(a.margin.total_cmp(&b.margin)));
+    match worst {
+        Some(row) => format!(
+            "Closest to failing: {} {}, error ÷ allowed {:.2e} ({}).",
+            row.layer,
+            row.parameter,
+            row.margin,
+            if row.passed { "passes below 1" } else { "FAIL" }
+        ),
+        None => String::new(),
+    }
 }
 
 /// The layer inspector: formulas (MathML), shapes and a histogram per tensor.
@@ -174,6 +193,7 @@ pub fn clear_inspection(document: &Document) -> Result<(), JsValue> {
     element(document, "gradcheck-rows")?.set_text_content(None);
     hide(document, "gradcheck-table")?;
     set_text(document, "gradcheck-summary", "")?;
+    set_text(document, "gradcheck-worst", "")?;
     hide(document, "inspector")?;
     show(document, "inspect-hint")?;
     set_text(document, "filters-caption", "")?;

@@ -6,8 +6,8 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, HtmlCanvasElement};
 
-use super::{append, context_2d, element, put_tile, set_text, typed};
-use crate::session::{ActivationCurve, ImageActivations, Kernels};
+use super::{append, context_2d, element, put_tile, set_text, typed, TILE_BYTES};
+use crate::session::{ActivationCurve, ImageActivations, Kernels, LayerMaps};
 use crate::train::LayerNorms;
 
 /// Which norm the chart shows.
@@ -172,7 +172,7 @@ pub fn render_image_activations(
             activations.steps_done
         ),
     )?;
-    let image_bytes = 32 * 32 * 4;
+    let image_bytes = TILE_BYTES;
     let row = append(document, &container, "figure", "", Some("activation-row"))?;
     let canvas = tiles_canvas(document, &row, 1, 32, 32, 3)?;
     canvas.set_attribute("aria-label", &format!("Test image {}", activations.image))?;
@@ -182,29 +182,61 @@ pub fn render_image_activations(
     append(document, &row, "figcaption", "input image", None)?;
     let mut offset = image_bytes;
     for layer in &activations.layers {
-        let row = append(document, &container, "figure", "", Some("activation-row"))?;
-        let (width, height) = (layer.width, layer.height);
-        let scale = scale_for(width.max(height), 48);
-        let canvas = tiles_canvas(document, &row, layer.maps, width, height, scale)?;
-        let shape: Vec<String> = layer.shape.iter().map(usize::to_string).collect();
-        let label = format!("Layer {}: {} [{}]", layer.index, layer.name, shape.join("×"));
-        canvas.set_attribute("aria-label", &format!("Output of {label}"))?;
-        let context = context_2d(&canvas)?;
-        let tile = width * height * 4;
-        for map in 0..layer.maps {
-            let Some(rgba) = pixels.get(offset + map * tile..offset + (map + 1) * tile) else {
-                break;
-            };
-            put_tile(&context, rgba, width, height, scale, map * (width * scale + 2), 0)?;
+        layer_row(document, &container, layer, pixels.get(offset..).unwrap_or_default())?;
+        offset += layer.pixel_bytes();
+    }
+    Ok(())
+}
+
+/// One layer's output for the image: one row of tiles and a caption with shape and range. `pixels` starts at
+/// the layer's tiles.
+fn layer_row(
+    document: &Document,
+    container: &web_sys::Element,
+    layer: &LayerMaps,
+    pixels: &[u8],
+) -> Result<(), JsValue> {
+    let row = append(document, container, "figure", "", Some("activation-row"))?;
+    let (width, height) = (layer.width, layer.height);
+    let scale = scale_for(width.max(height), 48);
+    let canvas = tiles_canvas(document, &row, layer.maps, width, height, scale)?;
+    let shape: Vec<String> = layer.shape.iter().map(usize::to_string).collect();
+    let label = format!("Layer {}: {} [{}]", layer.index, layer.name, shape.join("×"));
+    canvas.set_attribute("aria-label", &format!("Output of {label}"))?;
+    let context = context_2d(&canvas)?;
+    let tile = width * height * 4;
+    for map in 0..layer.maps {
+        let Some(rgba) = pixels.get(map * tile..(map + 1) * tile) else {
+            break;
+        };
+        put_tile(&context, rgba, width, height, scale, map * (width * scale + 2), 0)?;
+    }
+    let shown = if layer.shape.len() == 3 && layer.maps < layer.shape[0] {
+        format!(", first {} of {} maps", layer.maps, layer.shape[0])
+    } else {
+        String::new()
+    };
+    let caption = format!("{label}: {:.3} to {:.3}{shown}", layer.min, layer.max);
+    append(document, &row, "figcaption", &caption, None)?;
+    Ok(())
+}
+
+/// Layer `index`'s output for the image alone, into the element `container_id` (the layer inspector's).
+pub fn render_layer_output(
+    document: &Document,
+    activations: &ImageActivations,
+    pixels: &[u8],
+    index: usize,
+    container_id: &str,
+) -> Result<(), JsValue> {
+    let container = element(document, container_id)?;
+    container.set_text_content(None);
+    let mut offset = TILE_BYTES;
+    for layer in &activations.layers {
+        if layer.index == index {
+            return layer_row(document, &container, layer, pixels.get(offset..).unwrap_or_default());
         }
         offset += layer.pixel_bytes();
-        let shown = if layer.shape.len() == 3 && layer.maps < layer.shape[0] {
-            format!(", first {} of {} maps", layer.maps, layer.shape[0])
-        } else {
-            String::new()
-        };
-        let caption = format!("{label}: {:.3} to {:.3}{shown}", layer.min, layer.max);
-        append(document, &row, "figcaption", &caption, None)?;
     }
     Ok(())
 }
@@ -226,12 +258,18 @@ fn tiles_canvas(
     Ok(canvas)
 }
 
-/// A convolution's kernels: one row per output channel, one tile per input channel.
-pub fn render_kernels(document: &Document, kernels: &Kernels, pixels: &[u8]) -> Result<(), JsValue> {
+/// A convolution's kernels into the canvas `canvas_id` with its caption in `caption_id`: one row per output
+/// channel, one tile per input channel.
+pub fn render_kernels(
+    document: &Document,
+    kernels: &Kernels,
+    pixels: &[u8],
+    (canvas_id, caption_id): (&str, &str),
+) -> Result<(), JsValue> {
     let size = kernels.size.max(1);
     let scale = scale_for(size, 14).max(2);
     let (tile, gap) = (size * scale, 2);
-    let canvas: HtmlCanvasElement = typed(document, "kernels")?;
+    let canvas: HtmlCanvasElement = typed(document, canvas_id)?;
     canvas.set_width((kernels.inputs.max(1) * (tile + gap)) as u32);
     canvas.set_height((kernels.outputs.max(1) * (tile + gap)) as u32);
     let context = context_2d(&canvas)?;
@@ -260,7 +298,7 @@ pub fn render_kernels(document: &Document, kernels: &Kernels, pixels: &[u8]) -> 
     let shape: Vec<String> = tensor.shape.iter().map(usize::to_string).collect();
     set_text(
         document,
-        "kernels-caption",
+        caption_id,
         &format!(
             "Layer {}: {} {} [{}]: rows are output channels (first {}), columns the kernel's slice for each input \
              channel (first {}), {size}×{size} each; grey is 0, each row's largest |weight| is black or white.",
