@@ -156,6 +156,21 @@ pub fn add_assign<T: Scalar>(mut y: ArrayViewMut2<'_, T>, x: ArrayView2<'_, T>) 
     y.zip_mut_with(&x, |y, &x| *y += x);
 }
 
+/// `Σ v²` in f64 (a tensor's squared Euclidean norm, e.g. the norm curves'): eight interleaved partial sums,
+/// which vectorise where one running sum waits on every add; their order is fixed, so it is deterministic.
+pub fn sum_of_squares(values: &[f32]) -> f64 {
+    let mut partial = [0.0_f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (sum, &value) in partial.iter_mut().zip(chunk) {
+            *sum += f64::from(value) * f64::from(value);
+        }
+    }
+    let tail: f64 = rest.iter().map(|&value| f64::from(value) * f64::from(value)).sum();
+    partial.iter().sum::<f64>() + tail
+}
+
 mod channels;
 mod im2col;
 mod layout;
@@ -171,3 +186,23 @@ pub use channels::{
 pub use im2col::{col2im, im2col, SlidingWindow};
 pub use layout::{channel_major_to_samples, samples_to_channel_major};
 pub use pooling::{global_average_pool, global_average_pool_backward, max_pool, max_pool_backward};
+
+#[cfg(test)]
+mod tests {
+    use super::sum_of_squares;
+
+    /// The interleaved partial sums give the one-running-sum result up to f64 rounding, for every tail length.
+    #[test]
+    fn sum_of_squares_matches_a_running_sum_within_f64_rounding() {
+        for len in (0..40).chain([1000, 100_003]) {
+            let values: Vec<f32> = (0..len).map(|i| ((i * 7919 % 201) as f32 - 100.0) * 0.013).collect();
+            let running: f64 = values.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            let fast = sum_of_squares(&values);
+            assert!(
+                (fast - running).abs() <= 1e-12 * running.max(1.0),
+                "len {len}: {fast} vs {running}"
+            );
+        }
+        assert_eq!(sum_of_squares(&[3.0, 4.0]), 25.0);
+    }
+}

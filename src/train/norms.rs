@@ -1,6 +1,7 @@
 //! Per-layer gradient and weight norms over the steps: the report's vanishing-gradient discussion (Tanh against
 //! ELU) and BatchNorm against LayerNorm at small batches become curves. Each layer's norm is the Euclidean norm
 //! of all its parameters (weights and biases, γ and β) taken together.
+use crate::kernels::sum_of_squares;
 use crate::model::Network;
 
 /// The norms after one step, one entry per layer with parameters (in [`parameter_layers`] order).
@@ -42,10 +43,9 @@ impl LayerNorms {
                 norms.gradient.push(0.0);
                 norms.weight.push(0.0);
             }
-            let squares = |values: &[f32]| values.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>();
             if let (Some(gradient), Some(weight)) = (norms.gradient.last_mut(), norms.weight.last_mut()) {
-                *gradient += squares(p.grad);
-                *weight += squares(p.value);
+                *gradient += sum_of_squares(p.grad);
+                *weight += sum_of_squares(p.value);
             }
         });
         for value in norms.gradient.iter_mut().chain(norms.weight.iter_mut()) {

@@ -170,6 +170,16 @@ pub fn on_progress(app: &Shared, reply: Response) {
             run.running = false;
         }
     }
+    // While running, the next request goes out before the page draws: the worker trains while this thread
+    // draws the curves, instead of waiting for it between every two requests.
+    let running = app.borrow().run.running;
+    if running {
+        let remaining = {
+            let run = &app.borrow().run;
+            run.total_steps.saturating_sub(run.steps_done)
+        };
+        request_steps(app, remaining, RUN_BUDGET_MS);
+    }
     super::network::on_progress(app, &progress);
     let last = app.borrow().run.points.last().copied();
     let mut status = format!("Step {} of {}", progress.steps_done, progress.total_steps);
@@ -196,7 +206,6 @@ pub fn on_progress(app: &Shared, reply: Response) {
             let _ = clear_error(&document, "data-message");
         }
     }
-    let running = app.borrow().run.running;
     if !running {
         // The one announcement per click or run: where training stopped.
         let _ = set_text(&document, "train-announce", &status);
@@ -207,14 +216,11 @@ pub fn on_progress(app: &Shared, reply: Response) {
     redraw(app, !running);
     update_counters(app);
     super::recovery::maybe_snapshot(app);
-    let queued = app.borrow().parallel.queued;
     if running {
-        let remaining = {
-            let run = &app.borrow().run;
-            run.total_steps.saturating_sub(run.steps_done)
-        };
-        request_steps(app, remaining, RUN_BUDGET_MS);
-    } else if queued > 0 && !finished && stopped.is_none() {
+        return; // the next request went out above
+    }
+    let queued = app.borrow().parallel.queued;
+    if queued > 0 && !finished && stopped.is_none() {
         parallel_step(app);
     } else if app.borrow().queue.current.is_some() && (finished || stopped.is_some()) {
         super::experiments::row_done(app, last.map(|p| p.test_accuracy), stopped);
