@@ -6,6 +6,10 @@
 //! `scripts/test` does). Sizes are small: a software adapter is slow.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "common/cli.rs"]
+mod common_cli;
+#[path = "common/curves.rs"]
+mod common_curves;
 #[path = "common/gpu.rs"]
 mod common_gpu;
 
@@ -16,6 +20,8 @@ use backprop_lab::gradcheck::random_normal;
 use backprop_lab::model::{Activation, FineTune, MlpConfig, ModelConfig, Network, Normalization, ResnetConfig, Stem};
 use backprop_lab::optim::OptimizerConfig;
 use backprop_lab::train::{CurvePoint, TrainConfig, Trainer};
+use common_cli::{lab, temp_dir};
+use common_curves::curve_numbers;
 use common_gpu::gpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -330,30 +336,10 @@ fn a_diverging_run_stops_with_the_cpu_error_on_the_gpu() {
     }
 }
 
-fn lab(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .output()
-        .expect("the lab binary runs")
-}
-
-/// The numbers of a `curves.csv` (header dropped).
-fn curve_numbers(dir: &std::path::Path) -> Vec<f64> {
-    let csv = std::fs::read_to_string(dir.join("curves.csv")).expect("curves.csv");
-    csv.lines()
-        .skip(1)
-        .flat_map(|line| {
-            line.split(',')
-                .map(|v| v.parse::<f64>().expect("a number"))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[test]
 fn lab_train_on_the_gpu_records_the_backend_and_follows_the_cpu_curve() {
     let Some(context) = gpu() else { return };
-    let root = std::env::temp_dir().join(format!("backprop-lab-gpu-cli-{}", std::process::id()));
+    let root = temp_dir("gpu-training", "cli");
     let run = |backend: &str| {
         let out = root.join(backend);
         let out = out.to_str().expect("utf-8 path").to_string();

@@ -140,13 +140,19 @@ impl GpuNetwork {
         } else {
             vec![(0..len, 1.0)]
         };
+        let parameters: Vec<_> = self
+            .param_slots
+            .iter()
+            .flatten()
+            .map(|slot| slot.offset..slot.offset + slot.len)
+            .collect();
         GpuOptimizer::new(
             &self.context,
             &mut self.library,
             config,
-            &self.values,
-            &self.grads,
+            (&self.values, &self.grads),
             &segments,
+            &parameters,
         )
     }
 

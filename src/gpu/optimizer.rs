@@ -6,7 +6,7 @@ use super::shaders::OPTIMIZER;
 use super::{GpuContext, GpuError};
 use std::ops::Range;
 
-use crate::optim::OptimizerConfig;
+use crate::optim::{OptimizerConfig, OptimizerState};
 
 /// The GPU twin of [`crate::optim::Sgd`] / [`crate::optim::Adam`] over the whole network: one dispatch per
 /// segment of the flat parameter buffer that learns at its own factor of the learning rate (one segment, or the
@@ -18,20 +18,25 @@ pub struct GpuOptimizer {
     segments: Vec<(usize, f64)>,
     dispatches: Vec<Dispatch>,
     step: i32,
-    _moments: [Tensor; 2],
+    /// Each trainable parameter's values in the moments, in `visit_trainable_params` order.
+    parameters: Vec<Range<usize>>,
+    moments: [Tensor; 2],
 }
 
 impl GpuOptimizer {
     /// Binds the update of `values` from `grads` over `segments`: contiguous, ascending ranges of values (each
     /// starting at a multiple of [`super::buffers::BINDING_ALIGNMENT`]), each with its learning-rate factor.
-    /// Values before the first segment (a frozen backbone) get no update and no moments.
+    /// Values before the first segment (a frozen backbone) get no update and no moments. `parameters`: where
+    /// each parameter lies in `values` (in `visit_params` order); those inside the segments are the trainable
+    /// ones, whose moments [`GpuOptimizer::read_state_async`] and [`GpuOptimizer::write_state`] exchange with
+    /// the CPU optimizer.
     pub fn new(
         context: &GpuContext,
         library: &mut Library,
         config: &OptimizerConfig,
-        values: &Tensor,
-        grads: &Tensor,
+        (values, grads): (&Tensor, &Tensor),
         segments: &[(Range<usize>, f64)],
+        parameters: &[Range<usize>],
     ) -> Result<Self, GpuError> {
         config.validate().map_err(|e| GpuError::Unsupported(e.to_string()))?;
         let segments: Vec<&(Range<usize>, f64)> = segments.iter().filter(|(range, _)| !range.is_empty()).collect();
@@ -70,8 +75,94 @@ impl GpuOptimizer {
             segments: segments.iter().map(|(range, factor)| (range.len(), *factor)).collect(),
             dispatches,
             step: 0,
-            _moments: moments,
+            parameters: parameters
+                .iter()
+                .filter(|range| range.start >= start && range.end <= end)
+                .map(|range| range.start - start..range.end - start)
+                .collect(),
+            moments,
         })
+    }
+
+    /// The CPU optimizer's slots of this kind (as [`crate::optim::Optimizer::state`] names them) and whether
+    /// the GPU keeps them (SGD without momentum keeps none).
+    fn slots(&self) -> Vec<&'static str> {
+        match self.config {
+            OptimizerConfig::Adam { .. } => vec!["exp_avg", "exp_avg_sq"],
+            OptimizerConfig::Sgd { momentum, .. } if momentum != 0.0 => vec!["momentum_buffer"],
+            OptimizerConfig::Sgd { .. } => Vec::new(),
+        }
+    }
+
+    /// The step count the CPU optimizer keeps: Adam's steps, SGD's 1 once its momentum buffers exist.
+    fn cpu_step(&self) -> i64 {
+        match self.config {
+            OptimizerConfig::Adam { .. } => i64::from(self.step),
+            OptimizerConfig::Sgd { .. } => i64::from(self.step > 0),
+        }
+    }
+
+    /// The moments as the CPU optimizer's state ([`crate::optim::Optimizer::state`]): Adam's `exp_avg` and
+    /// `exp_avg_sq`, SGD's `momentum_buffer` (none without momentum), one vector per trainable parameter;
+    /// read back without blocking. With it a GPU run is saved (`--save-run`) and continued on either backend.
+    pub async fn read_state_async(&self, context: &GpuContext) -> Result<OptimizerState<f32>, GpuError> {
+        let mut slots = Vec::new();
+        for (name, moment) in self.slots().into_iter().zip(&self.moments) {
+            let per_parameter = if self.step == 0 {
+                Vec::new() // as the CPU optimizer before its first step
+            } else {
+                let flat = moment.read_f32_async(context).await?;
+                self.parameters
+                    .iter()
+                    .map(|range| flat[range.clone()].to_vec())
+                    .collect()
+            };
+            slots.push((name, per_parameter));
+        }
+        let slots = match self.config {
+            OptimizerConfig::Sgd { .. } if slots.is_empty() => vec![("momentum_buffer", Vec::new())],
+            _ => slots,
+        };
+        Ok(OptimizerState {
+            step: self.cpu_step(),
+            slots,
+        })
+    }
+
+    /// Puts a CPU optimizer's state ([`crate::optim::Optimizer::state`], e.g. of a resumed run) on the GPU:
+    /// the step count and the moments of every trainable parameter (none yet: zeros).
+    pub fn write_state(&mut self, context: &GpuContext, state: &OptimizerState<f32>) -> Result<(), GpuError> {
+        for (name, moment) in self.slots().into_iter().zip(&self.moments) {
+            let per_parameter = state
+                .slots
+                .iter()
+                .find(|(slot, _)| *slot == name)
+                .map_or(&[][..], |(_, values)| values.as_slice());
+            let mut flat = vec![0.0; moment.len];
+            if !per_parameter.is_empty() {
+                if per_parameter.len() != self.parameters.len() {
+                    return Err(GpuError::Unsupported(format!(
+                        "optimizer state: expected `{name}` for {} parameters, found {}",
+                        self.parameters.len(),
+                        per_parameter.len()
+                    )));
+                }
+                for (range, values) in self.parameters.iter().zip(per_parameter) {
+                    if values.len() != range.len() {
+                        return Err(GpuError::Unsupported(format!(
+                            "optimizer state: expected `{name}` of {} values, found {}",
+                            range.len(),
+                            values.len()
+                        )));
+                    }
+                    flat[range.clone()].copy_from_slice(values);
+                }
+            }
+            moment.write_f32(context, &flat);
+        }
+        self.step = i32::try_from(state.step)
+            .map_err(|_| GpuError::Unsupported(format!("optimizer step {}: expected a count below 2³¹", state.step)))?;
+        Ok(())
     }
 
     pub fn learning_rate(&self) -> f64 {

@@ -68,18 +68,19 @@ impl GpuTrainer {
         Self::from_trainer(Trainer::new(config, dataset)?, context)
     }
 
-    /// Continues a CPU trainer's run on the GPU from its current weights (e.g. loaded with `--init-from`).
-    /// The optimizer's state starts over: an Adam run resumed on the CPU is not resumed here.
+    /// Continues a CPU trainer's run on the GPU from its current weights (e.g. loaded with `--init-from`) and
+    /// its optimizer's state (a resumed run's moments).
     pub fn from_trainer(mut trainer: Trainer, context: GpuContext) -> Result<Self, GpuTrainError> {
         let state = Self::prepare(&mut trainer, context)?;
         Ok(Self::resume(trainer, state, false))
     }
 
-    /// The GPU half of a run continuing `trainer` (its weights uploaded, fresh optimizer state); the
+    /// The GPU half of a run continuing `trainer` (its weights and its optimizer's state uploaded); the
     /// trainer stays the caller's whatever happens.
     pub fn prepare(trainer: &mut Trainer, context: GpuContext) -> Result<GpuState, GpuTrainError> {
         let mut network = GpuNetwork::new(context, trainer.network_mut())?;
-        let optimizer = network.optimizer(&trainer.config().optimizer)?;
+        let mut optimizer = network.optimizer(&trainer.config().optimizer)?;
+        optimizer.write_state(&network.context, &trainer.optimizer_state())?;
         // the GPU's step counter continues the trainer's, so its metrics ring lines up with its steps
         network
             .train_metrics
@@ -282,8 +283,18 @@ impl GpuTrainer {
         Ok(())
     }
 
-    /// The CPU trainer, to continue without the GPU from the last synced weights (the optimizer's moments
-    /// start over: they lived on the GPU).
+    /// Copies the optimizer's moments and step count into the CPU trainer's optimizer (before saving the run,
+    /// or continuing it on the CPU).
+    pub async fn sync_optimizer_async(&mut self) -> Result<(), GpuTrainError> {
+        let state = self.optimizer.read_state_async(&self.network.context).await?;
+        self.trainer
+            .restore_optimizer(state)
+            .map_err(|e| GpuError::Unsupported(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The CPU trainer, to continue without the GPU from the last synced weights (and the optimizer's state
+    /// of the last [`GpuTrainer::sync_optimizer_async`]).
     pub fn into_cpu(self) -> Trainer {
         self.trainer
     }
@@ -312,15 +323,31 @@ impl GpuTrainer {
         pollster::block_on(self.sync_weights_async())
     }
 
+    /// [`GpuTrainer::sync_optimizer_async`], blocking.
+    pub fn sync_optimizer(&mut self) -> Result<(), GpuTrainError> {
+        pollster::block_on(self.sync_optimizer_async())
+    }
+
     /// Trains to the configured number of steps, recording a curve point every `eval_every` steps (as
     /// [`Trainer::run`]); `on_step` sees each step's outcome when its metrics come back.
     pub fn run(
         &mut self,
         dataset: &Dataset,
+        on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
+    ) -> Result<(), GpuTrainError> {
+        self.run_until(self.trainer.config().steps, dataset, on_step)
+    }
+
+    /// [`GpuTrainer::run`] up to step `last_step` (or the end), every step recorded when it returns: the run
+    /// can be synced, saved and continued later (as [`Trainer::run_until`]).
+    pub fn run_until(
+        &mut self,
+        last_step: usize,
+        dataset: &Dataset,
         mut on_step: impl FnMut(&StepOutcome, Option<&CurvePoint>),
     ) -> Result<(), GpuTrainError> {
         let every = self.trainer.config().eval_every.max(1);
-        while !self.is_finished() {
+        while !self.is_finished() && self.submitted < last_step {
             for outcome in self.step(dataset)? {
                 on_step(&outcome, None);
             }
@@ -331,6 +358,9 @@ impl GpuTrainer {
                     on_step(outcome, (i + 1 == outcomes.len()).then_some(&point));
                 }
             }
+        }
+        for outcome in self.flush()? {
+            on_step(&outcome, None);
         }
         Ok(())
     }

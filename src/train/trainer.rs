@@ -9,7 +9,7 @@ use crate::data::{BatchSampler, Dataset, InputNormalization, Preprocessor, Split
 use crate::error::{ConfigError, TrainError};
 use crate::layers::Mode;
 use crate::model::Network;
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, OptimizerState};
 
 /// At most this many test images per forward pass.
 const MAX_EVAL_CHUNK: usize = 1000;
@@ -102,6 +102,16 @@ impl Trainer {
 
     pub fn network(&self) -> &Network<f32> {
         &self.network
+    }
+
+    /// The optimizer's state between steps (its moments and step count), as a saved run holds it.
+    pub fn optimizer_state(&self) -> OptimizerState<f32> {
+        self.optimizer.state()
+    }
+
+    /// Puts back the state of an optimizer of the same kind (e.g. the moments of a GPU run).
+    pub fn restore_optimizer(&mut self, state: OptimizerState<f32>) -> Result<(), ConfigError> {
+        self.optimizer.restore(state)
     }
 
     pub fn network_mut(&mut self) -> &mut Network<f32> {

@@ -127,10 +127,15 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
             return Err("--adapter: expected --backend gpu with it (the CPU backend has no adapter)".into())
         }
         Backend::Cpu => None,
-        Backend::Gpu if args.threads > 1 || args.resume.is_some() || args.stop_at.is_some() || args.save_run.is_some() => {
-            return Err("--backend gpu: expected no --threads, --resume, --stop-at or --save-run (a GPU run keeps its optimizer state on the GPU)".into())
+        Backend::Gpu if args.threads > 1 => {
+            return Err(format!(
+                "--backend gpu: expected --threads 1 (the GPU trains the whole batch), found {}",
+                args.threads
+            ))
         }
-        Backend::Gpu => Some(GpuContext::new_blocking(args.adapter.as_deref()).map_err(|e| format!("--backend gpu: {e}"))?),
+        Backend::Gpu => {
+            Some(GpuContext::new_blocking(args.adapter.as_deref()).map_err(|e| format!("--backend gpu: {e}"))?)
+        }
     };
     let started = Instant::now();
     let dataset = load_data(&args)?;
@@ -223,14 +228,21 @@ pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
     };
     let mut adapter = None;
     let result = if let Some(context) = gpu_context {
-        // the GPU run continues the CPU trainer (its seed's or --init-from's weights) and hands it back with
-        // the final weights synced, for --save and the outputs
+        // the GPU run continues the CPU trainer (its seed's, --init-from's or --resume's weights and optimizer
+        // state) and hands it back with the final weights synced, for --save and the outputs, and the
+        // optimizer's moments too for --save-run
         adapter = Some(context.adapter.clone());
         eprintln!("backend: GPU, {}", context.adapter);
         let cpu = trainers.remove(0);
         match GpuTrainer::from_trainer(cpu, context) {
             Ok(mut gpu) => {
-                let result = gpu.run(&dataset, on_step).and_then(|()| gpu.sync_weights());
+                let result = gpu
+                    .run_until(args.stop_at.unwrap_or(config.steps), &dataset, on_step)
+                    .and_then(|()| gpu.sync_weights())
+                    .and_then(|()| match args.save_run {
+                        Some(_) => gpu.sync_optimizer(),
+                        None => Ok(()),
+                    });
                 trainers.insert(0, gpu.into_cpu());
                 result.map_err(|e| e.to_string())
             }
