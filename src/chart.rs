@@ -88,6 +88,9 @@ pub fn draw_curves_with_batches<DB: DrawingBackend>(
     draw_curves_with_extras(root, points, &extras, title).map(|_| ())
 }
 
+/// Below this height (pixels) the training chart leaves out its title.
+const SHORT_CHART: u32 = 300;
+
 /// The page's live view: the curves, the batch losses (they move every step, between the evaluation points),
 /// markers where hyperparameters changed, earlier runs overlaid, and only the series switched on.
 pub fn draw_curves_with_extras<DB: DrawingBackend>(
@@ -99,7 +102,14 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
     let batch_losses = &extras.batch_losses[..];
     let shown = |series: Series| !extras.hidden.contains(&series);
     root.fill(&WHITE)?;
-    let root = root.titled(title, ("sans-serif", 20))?;
+    // A short chart (the page's classroom view on a laptop) gives the title's line to the curves: the panels
+    // name what they show.
+    let (width, height) = root.dim_in_pixel();
+    let root = if height >= SHORT_CHART {
+        root.titled(title, ("sans-serif", 20))?
+    } else {
+        root.clone()
+    };
     let panels = root.split_evenly((1, 2));
     let last_step = points
         .last()
@@ -155,7 +165,21 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
             .x_label_area_size(35)
             .y_label_area_size(50)
             .build_cartesian_2d(0.0..last_step, 0.0..y_max)?;
-        chart.configure_mesh().x_desc("step").y_desc(name).draw()?;
+        // As many labels as fit (about one per 70 px across and 30 px up); whole steps without a decimal point.
+        chart
+            .configure_mesh()
+            .x_labels((width as usize / 2 / 70).clamp(2, 10))
+            .y_labels((height as usize / 30).clamp(3, 10))
+            .x_label_formatter(&|step| {
+                if step.fract() == 0.0 {
+                    format!("{step:.0}")
+                } else {
+                    format!("{step}")
+                }
+            })
+            .x_desc("step")
+            .y_desc(name)
+            .draw()?;
         layout.panels.push(chart.plotting_area().get_pixel_range().0);
         if name == "loss" && !batch_losses.is_empty() && shown(Series::BatchLoss) {
             let line = batch_losses

@@ -136,6 +136,18 @@ for (const viewport of [{ width: 1920, height: 1080 }, { width: 1366, height: 76
   }
 }
 
+test('the README screenshot: the classroom view at 1920×1080 after 300 steps and a gradient check', async () => {
+  const page = await open({ width: 1920, height: 1080 }, mlp.replace('steps=5000', 'steps=300'));
+  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByText(/^Step 300 of 300: .*Finished\.$/).first().waitFor({ timeout: 180_000 });
+  await page.getByRole('button', { name: 'Check gradients' }).click();
+  await page.getByText(/^\d+ of \d+ gradient checks passed/).waitFor({ timeout: 90_000 });
+  // (docs/lab.png is a copy of this one.)
+  await page.screenshot({ path: `${screenshotDir}/classroom-readme.png` });
+  await assertOnScreen(page, essentials(page));
+  await page.close();
+});
+
 test('the gradient table and a layer clicked in the diagram open beside the curves, also by keyboard', async () => {
   const viewport = { width: 1366, height: 768 };
   const page = await open(viewport, mlp);
