@@ -19,6 +19,9 @@ pub enum TrapKind {
     Panic,
     /// The allocator's out-of-memory abort, as when `memory.grow` fails (no panic hook runs).
     OutOfMemory,
+    /// An endless loop: the worker never answers again and never says why (the page's watchdog,
+    /// `src/web/watchdog.rs`, has to notice the silence).
+    Hang,
 }
 
 impl Session {
@@ -53,9 +56,13 @@ impl Session {
     }
 }
 
-/// Kills the worker on purpose (the end-to-end tests' way to make it trap; the page never sends it).
+/// Kills the worker on purpose (the end-to-end tests' way to make it trap or hang; the page never sends it).
 pub fn trap(kind: TrapKind) -> ! {
     match kind {
+        // `black_box` keeps the loop a loop: the worker is busy for ever, as in a real endless loop.
+        TrapKind::Hang => loop {
+            std::hint::black_box(());
+        },
         TrapKind::Panic => panic!("{}", trap_message(kind)),
         // What the allocator does when memory cannot grow: abort without unwinding or a panic hook.
         TrapKind::OutOfMemory => {

@@ -53,6 +53,7 @@ pub struct App {
     pub queue: Queue,
     pub transfer: super::transfer::TransferState,
     pub recovery: Recovery,
+    pub watchdog: super::watchdog::Watchdog,
     pub network: super::network::NetworkViews,
     started_ms: f64,
     /// The worker answered its first request: the controls work.
@@ -85,6 +86,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         queue: Queue::default(),
         transfer: Default::default(),
         recovery: Recovery::default(),
+        watchdog: Default::default(),
         network: Default::default(),
         started_ms: now_ms(),
         ready: false,
@@ -116,6 +118,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
     super::experiments::wire(&app)?;
     super::transfer::wire(&app)?;
     super::recovery::wire(&app)?;
+    super::watchdog::wire(&app)?;
     super::weights::wire(&app)?;
     super::curves::wire(&app)?;
     super::live::wire(&app)?;

@@ -11,7 +11,8 @@
 //! - [`panels`]: layer inspector, gradient check, filters, results, your own picture;
 //! - [`experiments`]: the Table 1 queue; [`transfer`]: the transfer experiment; [`network`]: norm curves,
 //!   activations, kernels;
-//! - [`recovery`]: snapshots of the run, and new workers after one died;
+//! - [`recovery`]: snapshots of the run, and new workers after one died; [`watchdog`]: a worker that stopped
+//!   answering (an endless loop) is reported and can be restarted the same way;
 //! - [`live`]: hyperparameters changed while training; [`curves`]: the chart's switches, values under the
 //!   pointer, markers and overlays; [`history`]: past runs kept in the browser; [`lessons`]: the lessons view;
 //! - [`classroom`]: the one-screen classroom view: the chart at its box's size, views opened beside;
@@ -42,6 +43,7 @@ pub mod stored_idb;
 pub mod training;
 pub mod transfer;
 pub mod view;
+pub mod watchdog;
 pub mod weights;
 pub mod worker;
 

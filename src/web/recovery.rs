@@ -85,12 +85,7 @@ pub fn worker_died(app: &Shared, index: usize, what: String) {
             let files = std::mem::take(&mut recovery.decoding).join(", ");
             cause += &format!(", while decoding {files} (not loaded again; the data loaded before is kept)");
         }
-        let worker = if index == 0 {
-            "The training worker".to_string()
-        } else {
-            format!("Helper worker {index}")
-        };
-        recovery.what_happened = format!("{worker} stopped: {cause}.");
+        recovery.what_happened = format!("{} stopped: {cause}.", worker_name(index));
         if recovery.offer.is_none() {
             recovery.offer = recovery.snapshot.take();
         }
@@ -106,6 +101,7 @@ pub fn worker_died(app: &Shared, index: usize, what: String) {
         this.ready = false;
         give_up
     };
+    super::watchdog::forget(app);
     if app.borrow().queue.current.is_some() {
         experiments::stop(app);
     }
@@ -134,6 +130,15 @@ pub fn worker_died(app: &Shared, index: usize, what: String) {
     let _ = set_error(&document, "recovery-message", &message);
     let _ = set_text(&document, "status", "Restarting the training worker…");
     start_workers(app, 0..1);
+}
+
+/// "The training worker" (worker 0) or "Helper worker N", as the page names them.
+pub fn worker_name(index: usize) -> String {
+    if index == 0 {
+        "The training worker".into()
+    } else {
+        format!("Helper worker {index}")
+    }
 }
 
 fn start_workers(app: &Shared, workers: std::ops::Range<usize>) {

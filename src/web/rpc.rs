@@ -12,7 +12,8 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::app::{report, Shared};
+use super::app::{now_ms, report, Shared};
+use super::watchdog::Watch;
 use crate::session::{Request, Response};
 
 /// A reply's handler: the response, and the bytes beside it still in JS memory ([`in_wasm`] reads them in;
@@ -32,6 +33,8 @@ pub struct Rpc {
 pub struct TrainingWorker {
     worker: Worker,
     _listeners: [EventListener; 2],
+    /// The replies it owes and since when it has been silent (see [`super::watchdog`]).
+    watch: Watch,
 }
 
 impl Drop for TrainingWorker {
@@ -55,6 +58,15 @@ impl Rpc {
     pub fn stop_all(&mut self) {
         self.workers.clear();
         self.callbacks.clear();
+    }
+
+    /// The worker silent longest while owing a reply: its index, the silence, and the oldest request it owes.
+    pub fn longest_silence(&self, now: f64) -> Option<(usize, f64, &str)> {
+        self.workers
+            .iter()
+            .enumerate()
+            .filter_map(|(index, worker)| worker.watch.silence(now).map(|(ms, kind)| (index, ms, kind)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 }
 
@@ -91,6 +103,7 @@ pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
     let handle = TrainingWorker {
         worker,
         _listeners: [on_message, on_error],
+        watch: Watch::new(now_ms()),
     };
     if index < this.rpc.workers.len() {
         this.rpc.workers[index] = handle;
@@ -125,6 +138,18 @@ fn on_worker_message(app: &Shared, index: usize, event: &MessageEvent) {
     if let Some(trap) = text("trapped") {
         return super::recovery::worker_died(app, index, trap);
     }
+    // `{ ready }` has no id.
+    let id = Reflect::get(&data, &"id".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map(|id| id as u32);
+    let silence = app
+        .borrow_mut()
+        .rpc
+        .workers
+        .get_mut(index)
+        .and_then(|worker| worker.watch.heard(id, now_ms()));
+    super::watchdog::heard(app, index, silence);
     if Reflect::get(&data, &"ready".into()).ok().and_then(|v| v.as_bool()) == Some(true) {
         if index == 0 {
             super::app::on_ready(app);
@@ -133,10 +158,6 @@ fn on_worker_message(app: &Shared, index: usize, event: &MessageEvent) {
         }
         return;
     }
-    let id = Reflect::get(&data, &"id".into())
-        .ok()
-        .and_then(|v| v.as_f64())
-        .unwrap_or(-1.0) as u32;
     let response = Reflect::get(&data, &"response".into())
         .map_err(|error| format!("{error:?}"))
         .and_then(|value| serde_wasm_bindgen::from_value::<Response>(value).map_err(|error| error.to_string()))
@@ -144,6 +165,9 @@ fn on_worker_message(app: &Shared, index: usize, event: &MessageEvent) {
     let pixels = Reflect::get(&data, &"pixels".into())
         .ok()
         .and_then(|v| v.dyn_into::<Uint8Array>().ok());
+    let Some(id) = id else {
+        return;
+    };
     let callback = app.borrow_mut().rpc.callbacks.remove(&id);
     if let Some(callback) = callback {
         callback(app, response, pixels);
@@ -215,6 +239,9 @@ pub fn send_to(
     pixels: Option<Uint8Array>,
     on_reply: impl FnOnce(&Shared, Response, Option<Uint8Array>) + 'static,
 ) {
+    // The WebGPU probe is answered outside the worker's queue and may never be (a browser without an
+    // adapter): its silence says nothing about the worker.
+    let watched = !matches!(request, Request::Backends);
     let request = match serde_wasm_bindgen::to_value(&request) {
         Ok(request) => request,
         Err(error) => {
@@ -223,10 +250,19 @@ pub fn send_to(
         }
     };
     let mut this = app.borrow_mut();
-    let Some(worker) = this.rpc.workers.get(target).map(|w| w.worker.clone()) else {
+    let id = this.rpc.next_id;
+    let Some(target) = this.rpc.workers.get_mut(target) else {
         return;
     };
-    let id = this.rpc.next_id;
+    if watched {
+        let kind = Reflect::get(&request, &"type".into())
+            .ok()
+            .and_then(|kind| kind.as_string());
+        target
+            .watch
+            .sent(id, kind.unwrap_or_else(|| "another".into()), now_ms());
+    }
+    let worker = target.worker.clone();
     this.rpc.next_id = this.rpc.next_id.wrapping_add(1);
     this.rpc.callbacks.insert(id, Box::new(on_reply));
     drop(this);

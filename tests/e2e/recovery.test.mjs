@@ -1,7 +1,8 @@
 // A dead worker is not a dead page: a training worker is made to trap mid-run (the test-only `trap` request,
 // sent from inside the worker as if it were a message of the page; a panic, or the allocator's out-of-memory
 // abort), and the page must say what happened, start new workers, restore the loaded data and the
-// configuration, and resume the run from its snapshot. With one worker and with two (data-parallel).
+// configuration, and resume the run from its snapshot. With one worker and with two (data-parallel). And a worker
+// made to hang (an endless loop: no trap, no answer): the page's watchdog reports it and offers the same recovery.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { drop, file, launch, ready, screenshotDir, stepCount, url, waitForStep, watch } from './support.mjs';
@@ -89,6 +90,45 @@ test('one worker: a panic mid-run is reported, the worker replaced, data and con
   const step = await expectRecovery('The training worker', /told to trap \(Panic\)/, snapshot);
   await page.screenshot({ path: `${screenshotDir}/recovery-offer.png` });
   assert.equal(workers.length, 1, 'one new worker');
+  await resumeAndTrain(step);
+});
+
+test('one worker: a worker stuck in an endless loop is reported by the watchdog, restarted on request, and the run resumed', async () => {
+  assert.equal(workers.length, 1);
+  // The page waits 90 s (more on a machine where replies were slower) before it calls a silent worker stuck;
+  // the test's hook shortens the base (the slowest answer seen still raises it: no false alarm on a slow machine).
+  await page.evaluate(() => {
+    globalThis.backpropLabHangMs = 3000;
+  });
+  const hung = workers[0];
+  const snapshot = await killMidRun(0, 'hang');
+  await page.waitForFunction(() => /has not answered/.test(document.querySelector('#recovery-message').textContent), null, {
+    timeout: 90_000,
+  });
+  const notice = await page.textContent('#recovery-message');
+  assert.match(
+    notice,
+    /^The training worker has not answered the page's [a-z-]+ request for \d+ s: it may be stuck in an endless loop, or still busy/,
+    notice,
+  );
+  // Stuck: no step comes back while the notice is up.
+  const stuckAt = await stepCount(page);
+  await page.waitForTimeout(1000);
+  assert.equal(await stepCount(page), stuckAt, 'no step while the worker is stuck');
+  await page.locator('#restart-worker').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${screenshotDir}/recovery-hang.png` });
+  await page.getByRole('button', { name: 'Restart the worker' }).click();
+  const step = await expectRecovery(
+    'The training worker',
+    /it had not answered the page's [a-z-]+ request for \d+ s and was restarted/,
+    snapshot,
+  );
+  assert.equal(workers.length, 1, 'the stuck worker was stopped, one new worker');
+  assert.notEqual(workers[0], hung);
+  assert.ok(await page.isHidden('#restart-worker'));
+  await page.evaluate(() => {
+    delete globalThis.backpropLabHangMs;
+  });
   await resumeAndTrain(step);
 });
 
