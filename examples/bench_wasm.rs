@@ -12,6 +12,19 @@ extern "C" {
     fn performance_now() -> f64;
 }
 
+/// The rows' runtime: this module is built plain (SIMD128) or with the `relaxed-simd` feature.
+const RUNTIME: &str = if cfg!(feature = "relaxed-simd") {
+    "wasm-node-relaxed"
+} else {
+    "wasm-node"
+};
+
+/// Whether this module was built with relaxed SIMD (its rows are `wasm-node-relaxed`).
+#[wasm_bindgen]
+pub fn relaxed_simd() -> bool {
+    cfg!(feature = "relaxed-simd")
+}
+
 fn seconds() -> f64 {
     performance_now() / 1e3
 }
@@ -38,7 +51,7 @@ pub fn measure_workload(index: usize) -> Result<String, JsError> {
         .into_iter()
         .nth(index)
         .ok_or_else(|| JsError::new(&format!("no workload {index}")))?;
-    let measurement = bench::measure(&workload, "wasm-node", seconds)?;
+    let measurement = bench::measure(&workload, RUNTIME, seconds)?;
     Ok(serde_json::to_string(&measurement)?)
 }
 
@@ -46,8 +59,15 @@ pub fn measure_workload(index: usize) -> Result<String, JsError> {
 #[wasm_bindgen]
 pub fn measure_simd128_peak(one: f32) -> Result<String, JsError> {
     Ok(serde_json::to_string(&bench::measure_simd128_peak(
-        "wasm-node",
-        one,
-        seconds,
+        RUNTIME, one, seconds,
+    ))?)
+}
+
+/// Measures the relaxed-SIMD multiply-add limit (`f32x4.relaxed_madd`) and returns its row as JSON.
+#[cfg(feature = "relaxed-simd")]
+#[wasm_bindgen]
+pub fn measure_relaxed_simd_peak(one: f32) -> Result<String, JsError> {
+    Ok(serde_json::to_string(&bench::measure_relaxed_simd_peak(
+        RUNTIME, one, seconds,
     ))?)
 }

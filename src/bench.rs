@@ -268,23 +268,68 @@ pub fn simd128_peak(iterations: u32, one: f32) -> f32 {
         + f32x4_extract_lane::<3>(total)
 }
 
+/// The relaxed-SIMD limit: [`simd128_peak`]'s loop with `f32x4.relaxed_madd` (`acc ← acc · m + c` in one
+/// instruction, fused where the CPU has FMA) instead of a multiply and an add; the same FLOPs per iteration.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "relaxed-simd"))]
+#[inline(never)]
+#[target_feature(enable = "relaxed-simd")]
+pub fn relaxed_simd_peak(iterations: u32, one: f32) -> f32 {
+    use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_relaxed_madd, f32x4_splat};
+    let multiplier = f32x4_splat(one);
+    let increment = f32x4_splat(one * 1e-3);
+    let mut acc: [_; PEAK_ACCUMULATORS] = core::array::from_fn(|j| f32x4_splat(j as f32));
+    for _ in 0..iterations {
+        for a in acc.iter_mut() {
+            *a = f32x4_relaxed_madd(*a, multiplier, increment);
+        }
+    }
+    let total = acc.iter().fold(f32x4_splat(0.0), |s, &a| f32x4_add(s, a));
+    f32x4_extract_lane::<0>(total)
+        + f32x4_extract_lane::<1>(total)
+        + f32x4_extract_lane::<2>(total)
+        + f32x4_extract_lane::<3>(total)
+}
+
 /// Times [`simd128_peak`] with `now` (seconds): one warm-up call, then doubling the iterations until a call
 /// takes at least a second.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn measure_simd128_peak(runtime: &str, one: f32, mut now: impl FnMut() -> f64) -> Measurement {
+pub fn measure_simd128_peak(runtime: &str, one: f32, now: impl FnMut() -> f64) -> Measurement {
+    measure_peak("simd128-peak", simd128_peak, runtime, one, now)
+}
+
+/// Times [`relaxed_simd_peak`] as [`measure_simd128_peak`] times its loop (the row `relaxed-simd-peak`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "relaxed-simd"))]
+pub fn measure_relaxed_simd_peak(runtime: &str, one: f32, now: impl FnMut() -> f64) -> Measurement {
+    measure_peak(
+        "relaxed-simd-peak",
+        |n, one| relaxed_simd_peak(n, one),
+        runtime,
+        one,
+        now,
+    )
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn measure_peak(
+    name: &str,
+    peak: impl Fn(u32, f32) -> f32,
+    runtime: &str,
+    one: f32,
+    mut now: impl FnMut() -> f64,
+) -> Measurement {
     let mut iterations: u32 = 1 << 12;
     let mut sink = 0.0;
     for _ in 0..100 {
-        sink += simd128_peak(iterations, one);
+        sink += peak(iterations, one);
     }
     loop {
         let start = now();
-        sink += simd128_peak(iterations, one);
+        sink += peak(iterations, one);
         let seconds = now() - start;
         if seconds >= 1.0 || iterations >= 1 << 30 {
             let flops = (iterations as u64 * SIMD128_PEAK_FLOPS_PER_ITERATION) as f64;
             return Measurement {
-                workload: "simd128-peak".into(),
+                workload: name.into(),
                 runtime: runtime.into(),
                 threads: 1,
                 // The sum is returned through the iteration count's neighbour so the loop cannot be dropped.

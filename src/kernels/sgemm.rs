@@ -21,7 +21,10 @@
 //! Every micro-kernel is a function of its own (`#[inline(never)]`): inlined into its caller, V8's
 //! register allocator spilled the accumulators to the stack on every iteration.
 //!
-//! Results are deterministic: the order of every sum depends only on the shapes.
+//! Results are deterministic: the order of every sum depends only on the shapes. With the `relaxed-simd`
+//! feature (the page's second module, for engines with relaxed SIMD) the micro-kernels multiply-add with
+//! `f32x4.relaxed_madd`: deterministic on one machine, but fused or not depending on the CPU, so its results
+//! agree with the plain build's within f32 rounding, not bit for bit.
 use std::cell::RefCell;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -76,9 +79,17 @@ mod lanes {
             v128_store(p as *mut v128, self.0)
         }
         /// `self + a · b`, lane by lane: a multiply, then an add (SIMD128 has no fused multiply-add).
+        #[cfg(not(feature = "relaxed-simd"))]
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        /// `self + a · b`, lane by lane: relaxed SIMD's `f32x4.relaxed_madd`, which the engine may fuse (one
+        /// rounding, where the CPU has FMA) or not: results differ from the plain build's in the last bits.
+        #[cfg(feature = "relaxed-simd")]
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(f32x4_relaxed_madd(a.0, b.0, self.0))
         }
         #[inline(always)]
         pub fn mul(self, b: Self) -> Self {
@@ -342,6 +353,7 @@ unsafe fn product_packed_a(
 /// # Safety
 /// The panels must hold `kc` steps; `destination` must describe writable memory.
 #[inline(never)]
+#[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
 unsafe fn tile_packed_a(
     kc: usize,
     mut a: *const f32,
@@ -437,6 +449,7 @@ unsafe fn product_of_rows(
 /// # Safety
 /// Every row pointer must be readable for `k` values; `destination` must describe writable memory.
 #[inline(never)]
+#[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
 unsafe fn tile_of_dot_products(
     k: usize,
     a: [*const f32; DOT_ROWS],
