@@ -258,7 +258,13 @@ pub fn draw_accuracy_overlay<DB: DrawingBackend>(
         .x_label_area_size(35)
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..last_step, 0.0..1.0)?;
-    chart.configure_mesh().x_desc("step").y_desc("test accuracy").draw()?;
+    // no minor grid lines: the page redraws this chart while experiments run, and they are most of its strokes
+    chart
+        .configure_mesh()
+        .max_light_lines(0)
+        .x_desc("step")
+        .y_desc("test accuracy")
+        .draw()?;
     for (index, (label, points)) in runs.iter().enumerate() {
         let colour = Palette99::pick(index).to_rgba();
         let line: Vec<(f64, f64)> = points

@@ -123,3 +123,41 @@ fn the_reports_resnet34_recipe_is_a_valid_preset() {
     assert!((preset.schedule.factor(3000, 5000) - 0.01).abs() < 1e-12);
     preset.validate().expect("fits the memory budget and validates");
 }
+
+#[test]
+fn the_page_s_form_builds_resnet18_and_trains_a_step() {
+    use backprop_lab::data::{synthetic, SyntheticConfig};
+    use backprop_lab::session::{PageConfig, Request, Response, Session};
+    let data = synthetic(&SyntheticConfig {
+        seed: 1,
+        train_size: 20,
+        test_size: 10,
+    });
+    let config = PageConfig::from_query("model=resnet18&batch=4&steps=1&eval=1").expect("a valid link");
+    assert_eq!(config.to_query().split('&').next(), Some("model=resnet18"));
+    let mut session = Session::new(data, config);
+    let now = || 0.0;
+    let Response::State(state) = session.dispatch(Request::State, &[], &[], &now).response else {
+        panic!("expected the state");
+    };
+    assert_eq!((state.parameters, state.problem), (11_181_642, None));
+    let Response::Progress(progress) = session
+        .dispatch(
+            Request::Step {
+                steps: 1,
+                budget_ms: f64::INFINITY,
+            },
+            &[],
+            &[],
+            &now,
+        )
+        .response
+    else {
+        panic!("expected progress");
+    };
+    assert_eq!(
+        (progress.steps_done, progress.finished, progress.stopped),
+        (1, true, None)
+    );
+    assert_eq!(progress.points.len(), 1);
+}

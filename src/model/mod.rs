@@ -31,6 +31,11 @@ pub enum ModelKind {
     SmallCnn,
     /// The course's ConvNet (defaults: Adam, lr 1e-4, batch 32, 5000 steps, eval every 500).
     Convnet,
+    /// torchvision's ResNet-18 with a 10-class head (defaults: the report's transfer recipe, Adam 1e-3, batch
+    /// 32, 5000 steps, eval every 500, lr ÷10 every 1500 steps).
+    Resnet18,
+    /// torchvision's ResNet-34 with a 10-class head, 21,289,802 parameters (defaults as ResNet-18's).
+    Resnet34,
 }
 
 /// Any model the lab can build, as data (serialisable, comparable, URL-encodable).

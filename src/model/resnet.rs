@@ -5,11 +5,13 @@ use crate::data::{CHANNELS, IMAGE_SIZE};
 use crate::layers::LinearInit;
 
 /// The first layers, before the four stages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Stem {
     /// torchvision's: 7×7 convolution with stride 2 (padding 3, no bias), BN, ReLU, 3×3 max-pool with stride 2
     /// (padding 1). A 32×32 image reaches the first stage as 8×8 and the last as 1×1.
+    #[default]
     ImageNet,
     /// For 32×32 images: a 3×3 convolution with stride 1 (padding 1, no bias), BN, ReLU, no max-pool.
     Cifar,

@@ -201,7 +201,7 @@ impl PageConfig {
         let get = |key: &str| pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         let model = match get("model") {
             None => ModelKind::Mlp,
-            Some(value) => parse_kebab("model", value, "mlp, small-cnn or convnet")?,
+            Some(value) => parse_kebab("model", value, "mlp, small-cnn, convnet, resnet18 or resnet34")?,
         };
         let mut config = Self::for_model(model);
         if let Some(value) = get("hidden") {

@@ -140,27 +140,33 @@ fn config_for_model(
 
 /// The form with `model`, if the form can describe it (the kind's defaults when the kind changes).
 fn page_config_for_model(page: &PageConfig, model: &ModelConfig) -> Option<PageConfig> {
-    [ModelKind::Mlp, ModelKind::SmallCnn, ModelKind::Convnet]
-        .into_iter()
-        .map(|kind| {
-            let mut candidate = if kind == page.model {
-                page.clone()
-            } else {
-                PageConfig {
-                    seed: page.seed,
-                    ..PageConfig::for_model(kind)
-                }
-            };
-            candidate.changes.clear();
-            if let ModelConfig::Mlp(mlp) = model {
-                candidate.hidden.clone_from(&mlp.hidden);
-                candidate.activation = mlp.activation;
-                candidate.normalization = mlp.normalization;
-                candidate.init = mlp.init;
+    [
+        ModelKind::Mlp,
+        ModelKind::SmallCnn,
+        ModelKind::Convnet,
+        ModelKind::Resnet18,
+        ModelKind::Resnet34,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let mut candidate = if kind == page.model {
+            page.clone()
+        } else {
+            PageConfig {
+                seed: page.seed,
+                ..PageConfig::for_model(kind)
             }
-            candidate
-        })
-        .find(|candidate| candidate.to_train_config().is_ok_and(|c| &c.model == model))
+        };
+        candidate.changes.clear();
+        if let ModelConfig::Mlp(mlp) = model {
+            candidate.hidden.clone_from(&mlp.hidden);
+            candidate.activation = mlp.activation;
+            candidate.normalization = mlp.normalization;
+            candidate.init = mlp.init;
+        }
+        candidate
+    })
+    .find(|candidate| candidate.to_train_config().is_ok_and(|c| &c.model == model))
 }
 
 /// The form that describes `config` exactly, if there is one.

@@ -113,6 +113,8 @@ impl TrainConfig {
             ModelKind::Mlp => Self::default(),
             ModelKind::SmallCnn => Self::small_cnn(),
             ModelKind::Convnet => Self::convnet(),
+            ModelKind::Resnet18 => Self::resnet_fine_tuning(crate::model::ResnetConfig::resnet18(10)),
+            ModelKind::Resnet34 => Self::resnet34_fine_tuning(),
         }
     }
 
@@ -148,8 +150,13 @@ impl TrainConfig {
     /// in full with Adam 1e-3, batch 32, 5000 steps, evaluation every 500, the learning rate ÷10 every 1500 steps
     /// (start it from ImageNet weights with `lab train --init-from`).
     pub fn resnet34_fine_tuning() -> Self {
+        Self::resnet_fine_tuning(crate::model::ResnetConfig::resnet34(10))
+    }
+
+    /// The report's transfer-learning recipe (see [`TrainConfig::resnet34_fine_tuning`]) for another ResNet.
+    pub fn resnet_fine_tuning(resnet: crate::model::ResnetConfig) -> Self {
         Self {
-            model: ModelConfig::Cnn(crate::model::ResnetConfig::resnet34(10).cnn()),
+            model: ModelConfig::Cnn(resnet.cnn()),
             optimizer: OptimizerConfig::adam(1e-3),
             batch_size: 32,
             steps: 5000,

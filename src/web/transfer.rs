@@ -13,6 +13,8 @@ use crate::train::{format_duration, CurvePoint};
 
 /// Milliseconds of the experiment per worker message: the page hears from it about five times a second.
 const STEP_BUDGET_MS: f64 = 200.0;
+/// Redraw the chart at most this often (and once at the end): drawing is the page's longest task here.
+const REDRAW_MS: f64 = 1000.0;
 
 /// What the page keeps of the experiment: its plan and finished runs (the latest reply) and every curve.
 #[derive(Default)]
@@ -22,6 +24,11 @@ pub struct TransferState {
     /// Curve points per run, in the plan's order.
     curves: Vec<Vec<CurvePoint>>,
     started_ms: f64,
+    /// When the chart was last drawn, and whether points came since.
+    drawn_ms: f64,
+    undrawn: bool,
+    /// The run training and the runs finished when the table was last built (it changes only with them).
+    table_shows: Option<(Option<usize>, usize)>,
 }
 
 pub fn wire(app: &Shared) -> Result<(), JsValue> {
@@ -85,12 +92,15 @@ fn on_reply(app: &Shared, reply: Response, _: Option<js_sys::Uint8Array>) {
             return;
         }
     };
-    let more = {
+    let (more, draw) = {
         let mut this = app.borrow_mut();
         let state = &mut this.transfer;
         if !state.running {
             return; // stopped meanwhile: this reply is stale
         }
+        // the chart shows the downstream runs (the pretraining's points are in its table row); it starts empty
+        let first = state.curves.is_empty();
+        state.undrawn |= progress.points.iter().any(|p| p.run > 0);
         state.curves.resize(progress.plan.len(), Vec::new());
         for point in &progress.points {
             if let Some(curve) = state.curves.get_mut(point.run) {
@@ -99,9 +109,15 @@ fn on_reply(app: &Shared, reply: Response, _: Option<js_sys::Uint8Array>) {
         }
         state.running = !progress.finished && progress.stopped.is_none();
         state.latest = progress;
-        state.running
+        let now = now_ms();
+        let draw = first || (state.undrawn && (!state.running || now - state.drawn_ms >= REDRAW_MS));
+        if draw {
+            state.drawn_ms = now;
+            state.undrawn = false;
+        }
+        (state.running, draw)
     };
-    render(app);
+    render(app, draw);
     if more {
         send(
             app,
@@ -122,7 +138,8 @@ fn stop(app: &Shared) {
     }
     app.borrow_mut().transfer.running = false;
     send(app, Request::StopTransfer, None, None, |_, _, _| {});
-    render(app);
+    let undrawn = std::mem::take(&mut app.borrow_mut().transfer.undrawn);
+    render(app, undrawn);
 }
 
 fn set_buttons(document: &Document, running: bool) {
@@ -133,8 +150,14 @@ fn set_buttons(document: &Document, running: bool) {
     }
 }
 
-/// The status line, the table (one row per run) and the overlaid downstream curves.
-fn render(app: &Shared) {
+/// The status line, the table (one row per run) and, with `chart`, the overlaid downstream curves.
+fn render(app: &Shared, chart: bool) {
+    let table_changed = {
+        let mut this = app.borrow_mut();
+        let state = &mut this.transfer;
+        let shows = Some((state.latest.current, state.latest.finished_runs.len()));
+        std::mem::replace(&mut state.table_shows, shows) != shows
+    };
     let this = app.borrow();
     let document = this.document.clone();
     let state = &this.transfer;
@@ -145,8 +168,13 @@ fn render(app: &Shared) {
         Some(reason) => set_error(&document, "transfer-status", &format!("Stopped: {reason}")),
         None => set_text(&document, "transfer-status", &status),
     };
-    if let Err(error) = render_table(&document, progress) {
-        report("could not show the transfer table", &error);
+    if table_changed {
+        if let Err(error) = render_table(&document, progress) {
+            report("could not show the transfer table", &error);
+        }
+    }
+    if !chart {
+        return;
     }
     let downstream: Vec<(String, Vec<CurvePoint>)> = progress
         .plan

@@ -1,7 +1,7 @@
 // The transfer experiment in the page, as a person runs it on the built-in generated data: set the labelled
 // images and steps, Run the transfer experiment, watch its progress, read the table of final accuracies and the
 // three overlaid curves; a long experiment stops on Stop; a value that cannot work is refused with a message.
-// The page's own model is never touched. Sized to take well under a minute here, waiting on conditions only.
+// The page's own model is never touched. The model selector offers torchvision's ResNets. Sized to take well under a minute here, waiting on conditions only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, ready, recordLongTasks, screenshotDir, stepCount, url, watch } from './support.mjs';
@@ -112,6 +112,17 @@ test('Stop ends a long experiment where it is, and it takes no more steps', asyn
   await page.waitForTimeout(1000);
   assert.equal(await status(), stopped);
   assert.equal(await stepCount(page), 0);
+});
+
+test('the model selector offers torchvision\'s ResNet-18 and ResNet-34, and the page trains one', async () => {
+  await page.getByRole('combobox', { name: /^Model/ }).selectOption({ label: 'ResNet-34 (torchvision)' });
+  await page.waitForFunction(() => document.querySelector('#model-facts').textContent.startsWith('21\u202f289\u202f802 parameters'),
+    null, { timeout: 60_000 });
+  await page.goto(new URL('?model=resnet18&batch=8&steps=2&eval=2', url).href);
+  await ready(page);
+  assert.match(await page.textContent('#model-facts'), /^11\u202f181\u202f642 parameters/);
+  await page.getByRole('button', { name: 'Step', exact: true }).click();
+  await page.waitForFunction(() => document.querySelector('#step-counter').textContent === '1', null, { timeout: 60_000 });
 });
 
 test('too few labelled images for a batch is refused with what was expected, and nothing starts', async () => {

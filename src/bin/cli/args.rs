@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use backprop_lab::gpu::Backend;
-use backprop_lab::model::{Activation, ModelKind};
+use backprop_lab::model::{Activation, ModelKind, Stem};
 use backprop_lab::optim::OptimizerKind;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -73,6 +73,10 @@ pub struct TrainArgs {
     pub data: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "mlp")]
     pub model: ModelKind,
+    /// With --model resnet18|resnet34: torchvision's stem (7×7/2 convolution, 3×3/2 max-pool; the one its
+    /// ImageNet weights fit) or the CIFAR stem (3×3/1 convolution, no max-pool: 16× the compute at 32×32).
+    #[arg(long, value_enum, default_value = "image-net")]
+    pub stem: Stem,
     /// Hidden layer sizes, comma separated (e.g. 100 or 150,150,150,150,150).
     #[arg(long, default_value = "100", value_delimiter = ',')]
     pub hidden: Vec<usize>,

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use backprop_lab::budget::MemoryBudget;
+use backprop_lab::data::NUM_CLASSES as CLASSES;
 use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::gpu::{AdapterSummary, Backend, GpuContext, GpuTrainer};
 use backprop_lab::layers::LinearInit;
-use backprop_lab::model::{FineTune, LossKind, MlpConfig, ModelConfig, ModelKind, Normalization};
+use backprop_lab::model::{FineTune, LossKind, MlpConfig, ModelConfig, ModelKind, Normalization, ResnetConfig};
 use backprop_lab::optim::{OptimizerConfig, OptimizerKind};
 use backprop_lab::train::{
     curves_csv, run_data_parallel_until, CurvePoint, Schedule, StepOutcome, TrainConfig, Trainer,
@@ -22,6 +23,8 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
     let preset = TrainConfig::for_model(args.model);
     let model = match args.model {
         ModelKind::Convnet | ModelKind::SmallCnn => preset.model.clone(),
+        ModelKind::Resnet18 => ModelConfig::Cnn(ResnetConfig::resnet18(CLASSES).with_stem(args.stem).cnn()),
+        ModelKind::Resnet34 => ModelConfig::Cnn(ResnetConfig::resnet34(CLASSES).with_stem(args.stem).cnn()),
         ModelKind::Mlp => ModelConfig::Mlp(MlpConfig {
             hidden: args.hidden.clone(),
             activation: args.activation,
