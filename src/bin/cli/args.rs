@@ -74,7 +74,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "mlp")]
     pub model: ModelKind,
     /// With --model resnet18|resnet34: torchvision's stem (7×7/2 convolution, 3×3/2 max-pool; the one its
-    /// ImageNet weights fit) or the CIFAR stem (3×3/1 convolution, no max-pool: 16× the compute at 32×32).
+    /// ImageNet weights fit) or the CIFAR stem (3×3/1 convolution, no max-pool: 15× the compute at 32×32).
     #[arg(long, value_enum, default_value = "image-net")]
     pub stem: Stem,
     /// Hidden layer sizes, comma separated (e.g. 100 or 150,150,150,150,150).
