@@ -79,6 +79,36 @@ fn query_strings_round_trip_and_bad_values_are_named() {
     }
 }
 
+/// Found by the `query` fuzz target: a CNN's link that also sets the MLP-only settings (the page's form always
+/// sends them) parsed into a form whose own link dropped them, so it read back as another form.
+#[test]
+fn a_cnn_link_with_mlp_settings_reads_back_as_the_same_form() {
+    for query in [
+        "model=small-cnn&hidden=&act=relu",
+        "model=small-cnn&hidden=0",
+        "model=convnet&hidden=1,1,0,1,4&norm=batch-norm&init=normal&init-std=0.01",
+    ] {
+        let config = PageConfig::from_query(query).expect(query);
+        assert_eq!(
+            PageConfig::from_query(&config.to_query()).as_ref(),
+            Ok(&config),
+            "{query}"
+        );
+    }
+}
+
+/// Found by the `query` fuzz target: a bad value is quoted in the error, and a link can be any length.
+#[test]
+fn a_bad_value_thousands_of_characters_long_is_quoted_short() {
+    for (query, field) in [("batch=", "batch"), ("model=", "model"), ("live=", "live")] {
+        let query = format!("{query}{}", "6".repeat(15_000));
+        let error = PageConfig::from_query(&query).expect_err(field).to_string();
+        assert!(error.starts_with(field), "{error}");
+        assert!(error.len() < 300, "{} characters: {error}", error.len());
+        assert!(error.contains("(15000 characters)"), "{error}");
+    }
+}
+
 #[test]
 fn stepping_in_chunks_gives_the_same_curve_as_in_one_go() {
     let mut one = session();

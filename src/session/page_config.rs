@@ -133,12 +133,22 @@ impl PageConfig {
     }
 
     /// The query string that reproduces this form, e.g. `model=mlp&hidden=100&act=elu&norm=none&opt=sgd&…`.
-    /// The MLP's settings (`hidden`, `act`, `norm`, `init`) only appear for the MLP: the CNNs have fixed
-    /// architectures. Settings left at their defaults (initialisation, momentum, weight decay, live changes) are
-    /// left out.
+    /// The MLP's settings (`hidden`, `act`, `norm`, `init`) appear for the MLP, and for the CNNs (which have
+    /// fixed architectures and ignore them) only when the form holds other values than the defaults, so that
+    /// the query still reads back as this form. Settings left at their defaults (initialisation, momentum,
+    /// weight decay, live changes) are left out.
     pub fn to_query(&self) -> String {
+        let defaults = Self::for_model(self.model);
+        let mlp_settings = |config: &Self| {
+            (
+                config.hidden.clone(),
+                config.activation,
+                config.normalization,
+                config.init,
+            )
+        };
         let mut mlp = String::new();
-        if self.model == ModelKind::Mlp {
+        if self.model == ModelKind::Mlp || mlp_settings(self) != mlp_settings(&defaults) {
             let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
             mlp = format!(
                 "&hidden={}&act={}&norm={}",
@@ -242,7 +252,7 @@ impl PageConfig {
             config.augment = match value {
                 "1" | "true" => true,
                 "0" | "false" => false,
-                other => return Err(ConfigError::new("augment", "0 or 1", format!("`{other}`"))),
+                other => return Err(ConfigError::new("augment", "0 or 1", quoted(other))),
             };
         }
         if let Some(value) = get("init") {
@@ -254,7 +264,7 @@ impl PageConfig {
                         None => 1e-4,
                     },
                 },
-                other => return Err(ConfigError::new("init", "pytorch or normal", format!("`{other}`"))),
+                other => return Err(ConfigError::new("init", "pytorch or normal", quoted(other))),
             };
         }
         if let Some(value) = get("momentum") {
@@ -265,7 +275,7 @@ impl PageConfig {
         }
         if let Some(value) = get("input") {
             config.input = InputNormalization::from_key(value)
-                .ok_or_else(|| ConfigError::new("input", "course-mean-image or imagenet", format!("`{value}`")))?;
+                .ok_or_else(|| ConfigError::new("input", "course-mean-image or imagenet", quoted(value)))?;
         }
         if let Some(value) = get("live") {
             config.changes = parse_changes(value)?;
@@ -285,7 +295,7 @@ pub fn kebab<T: serde::Serialize>(value: &T) -> String {
 
 fn parse_kebab<T: serde::de::DeserializeOwned>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| ConfigError::new(field, expected, format!("`{value}`")))
+        .map_err(|_| ConfigError::new(field, expected, quoted(value)))
 }
 
 /// `STEP:LR:MOMENTUM:WD` changes separated by commas, e.g. `500:0.01:0:0,1000:0.001:0:0`.
@@ -297,7 +307,7 @@ fn parse_changes(value: &str) -> Result<Vec<HyperparameterChange>, ConfigError> 
         .map(|change| {
             let fields: Vec<&str> = change.trim().split(':').collect();
             let [step, learning_rate, momentum, weight_decay] = fields[..] else {
-                return Err(ConfigError::new("live", expected, format!("`{change}`")));
+                return Err(ConfigError::new("live", expected, quoted(change)));
             };
             Ok(HyperparameterChange {
                 step: parse_number("live", step, expected)?,
@@ -311,10 +321,25 @@ fn parse_changes(value: &str) -> Result<Vec<HyperparameterChange>, ConfigError> 
         .collect()
 }
 
+/// A value from the link as an error message quotes it: in backticks, cut short past [`QUOTED_CHARS`]
+/// characters (a link can be any length; found by the `query` fuzz target).
+fn quoted(value: &str) -> String {
+    let length = value.chars().count();
+    if length <= QUOTED_CHARS {
+        format!("`{value}`")
+    } else {
+        let start: String = value.chars().take(QUOTED_CHARS).collect();
+        format!("`{start}…` ({length} characters)")
+    }
+}
+
+/// How much of a bad value an error message quotes.
+const QUOTED_CHARS: usize = 40;
+
 fn parse_number<T: std::str::FromStr>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
     value
         .parse()
-        .map_err(|_| ConfigError::new(field, expected, format!("`{value}`")))
+        .map_err(|_| ConfigError::new(field, expected, quoted(value)))
 }
 
 /// `%XX` escapes and `+` as space, as browsers write query strings.
