@@ -15,6 +15,7 @@ mod common_gpu;
 
 use backprop_lab::data::{self, Dataset, SyntheticConfig};
 use backprop_lab::error::TrainError;
+use backprop_lab::gpu::trainer::READBACK_EVERY;
 use backprop_lab::gpu::{GpuContext, GpuNetwork, GpuTrainError, GpuTrainer};
 use backprop_lab::gradcheck::random_normal;
 use backprop_lab::model::{Activation, FineTune, MlpConfig, ModelConfig, Network, Normalization, ResnetConfig, Stem};
@@ -401,4 +402,46 @@ fn lab_train_on_the_gpu_records_the_backend_and_follows_the_cpu_curve() {
         message.contains("no adapter matches \"no-such-adapter-name\""),
         "{message}"
     );
+}
+
+#[test]
+fn the_layer_norms_read_back_with_the_losses_follow_the_cpu() {
+    let Some(context) = gpu() else { return };
+    let dataset = synthetic(200, 20);
+    let config = mlp_run(2 * READBACK_EVERY);
+    let mut cpu_norms = Vec::new();
+    let mut replay = Trainer::new(config.clone(), &dataset).expect("a valid run");
+    for _ in 0..config.steps {
+        replay.step(&dataset).expect("a step");
+        cpu_norms.push(replay.layer_norms().cloned().expect("norms after a step"));
+    }
+    let mut gpu = GpuTrainer::new(config.clone(), &dataset, context).expect("a GPU run");
+    gpu.run(&dataset, |_, _| {}).expect("training");
+    let norms = gpu.take_norms();
+    let steps: Vec<usize> = norms.iter().map(|n| n.step).collect();
+    assert_eq!(
+        steps,
+        [READBACK_EVERY, 2 * READBACK_EVERY],
+        "norms every {READBACK_EVERY} steps"
+    );
+    for found in &norms {
+        let cpu = &cpu_norms[found.step - 1];
+        assert_eq!(
+            found.gradient.len(),
+            cpu.gradient.len(),
+            "one norm per layer with parameters"
+        );
+        let pairs = found
+            .gradient
+            .iter()
+            .zip(&cpu.gradient)
+            .chain(found.weight.iter().zip(&cpu.weight));
+        for (g, c) in pairs {
+            assert!(
+                (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
+                "step {}: {g} on the GPU, {c} on the CPU",
+                found.step
+            );
+        }
+    }
 }

@@ -145,6 +145,19 @@ impl Readback {
         );
     }
 
+    /// Records a copy of all of `source` into this readback from value `at` on (several tensors read back
+    /// together).
+    pub fn copy_into(&self, encoder: &mut wgpu::CommandEncoder, source: &Tensor, at: usize) {
+        debug_assert!(at + source.len <= self.len, "copy_into: past the readback");
+        encoder.copy_buffer_to_buffer(
+            &source.buffer,
+            0,
+            &self.buffer,
+            (at * 4) as u64,
+            (source.len * 4) as u64,
+        );
+    }
+
     /// Asks for the copy to be mapped; `done` runs when it is (during a later device poll).
     pub fn map_async(&self, done: impl FnOnce(Result<(), wgpu::BufferAsyncError>) + wgpu::WasmNotSend + 'static) {
         self.buffer.slice(..).map_async(wgpu::MapMode::Read, done);

@@ -10,7 +10,7 @@
 //! - [`kernel`]: pipelines compiled once, dispatches bound once;
 //! - [`matmul`]: tiled and split-K matrix products, the implicit-GEMM convolution;
 //! - [`layers`]: each layer kind's forward and backward dispatches;
-//! - [`network`], [`optimizer`], [`trainer`]: GPU-resident training.
+//! - [`network`], [`optimizer`], [`trainer`]: GPU-resident training; [`norms`]: the per-layer norm curves.
 //!
 //! Software adapters (Mesa's lavapipe natively, SwiftShader in Chromium) run every kernel correctly but
 //! slower than the CPU path: they are for tests, not speed.
@@ -27,6 +27,7 @@ pub mod kernel;
 pub mod layers;
 pub mod matmul;
 pub mod network;
+pub mod norms;
 pub mod optimizer;
 pub mod shaders;
 pub mod trainer;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::buffers::{aligned, Readback, Tensor};
 use super::kernel::{grid, record, workgroup_grid, Dispatch, Library};
 use super::layers::{Builder, LayerBuffers, LayerProgram, View};
+use super::norms::GpuNorms;
 use super::shaders::SOFTMAX_CROSS_ENTROPY;
 use super::{GpuContext, GpuError, GpuOptimizer};
 use crate::layers::LayerKind;
@@ -73,6 +74,8 @@ pub struct GpuNetwork {
     /// Evaluation: the summed loss and correct predictions.
     pub(crate) eval_metrics: Tensor,
     plans: HashMap<usize, Plan>,
+    /// The norm curves' squares, computed in the steps whose metrics are read back.
+    pub(crate) norms: Option<GpuNorms>,
     /// Fine-tuning, as the CPU network's ([`Network::set_fine_tune`]): the leading layers that run in evaluation
     /// mode with no backward pass, and the backbone's layer count and learning-rate factor.
     frozen_layers: usize,
@@ -115,9 +118,17 @@ impl GpuNetwork {
             param_slots,
             buffer_slots,
             plans: HashMap::new(),
+            norms: None,
             frozen_layers: network.frozen_layers(),
             backbone: network.backbone(),
         };
+        let tensors: Vec<Vec<_>> = this
+            .param_slots
+            .iter()
+            .map(|slots| slots.iter().map(|s| s.offset..s.offset + s.len).collect())
+            .collect();
+        let buffers = (&this.values, &this.grads);
+        this.norms = GpuNorms::new(&this.context, &mut this.library, buffers, &tensors)?;
         this.write_state_from(network);
         Ok(this)
     }
@@ -330,7 +341,8 @@ impl GpuNetwork {
     /// Records (not submits) a training step on a batch: forward in training mode (a frozen backbone in
     /// evaluation mode), the loss (its value and accuracy into the metrics ring), backward (not through a frozen
     /// backbone), then `after` (the optimizer). One submission.
-    /// With `readback`, a copy of the training metrics is recorded after the step, in the same submission.
+    /// With `readback`, the layers' squared norms are summed after the update and a copy of the training
+    /// metrics and those squares (see [`GpuNetwork::readback_len`]) is recorded, in the same submission.
     pub fn train_step(
         &mut self,
         inputs: &[f32],
@@ -350,16 +362,30 @@ impl GpuNetwork {
         });
         let backward = plan.layers.iter().skip(frozen).rev().flat_map(|l| l.backward.iter());
         let mut encoder = self.context.device.create_command_encoder(&Default::default());
+        let norms = self.norms.as_ref().filter(|_| readback.is_some());
+        let squares = norms.map(|norms| &norms.dispatch);
         record(
             &mut encoder,
-            forward.chain(plan.loss_train.iter()).chain(backward).chain(after),
+            forward
+                .chain(plan.loss_train.iter())
+                .chain(backward)
+                .chain(after)
+                .chain(squares),
         );
         if let Some(readback) = readback {
-            readback.copy_from(&mut encoder, &self.train_metrics.buffer, 0);
+            readback.copy_into(&mut encoder, &self.train_metrics, 0);
+            if let Some(norms) = norms {
+                readback.copy_into(&mut encoder, &norms.squares, self.train_metrics.len);
+            }
         }
         let commands = encoder.finish();
         self.context.queue.submit([commands]);
         Ok(())
+    }
+
+    /// Values of a training step's readback: the training metrics, then the norms' squares.
+    pub fn readback_len(&self) -> usize {
+        self.train_metrics.len + self.norms.as_ref().map_or(0, |norms| norms.squares.len)
     }
 
     /// Records an evaluation-mode forward pass of a batch whose summed loss and correct count are added

@@ -16,9 +16,10 @@ pub const BATCHNORM: &str = shader!("reduction.wgsl", "batchnorm.wgsl");
 pub const LAYERNORM: &str = shader!("reduction.wgsl", "layernorm.wgsl");
 pub const POOLING: &str = shader!("pooling.wgsl");
 pub const OPTIMIZER: &str = shader!("optimizer.wgsl");
+pub const NORMS: &str = shader!("reduction.wgsl", "norms.wgsl");
 
 /// Every kernel source by name, for tests that compile them all.
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
     ("gemm", GEMM),
     ("elementwise", ELEMENTWISE),
     ("softmax_cross_entropy", SOFTMAX_CROSS_ENTROPY),
@@ -26,4 +27,5 @@ pub const ALL: [(&str, &str); 7] = [
     ("layernorm", LAYERNORM),
     ("pooling", POOLING),
     ("optimizer", OPTIMIZER),
+    ("norms", NORMS),
 ];

@@ -7,7 +7,7 @@ use super::network::{parse_training_metrics, METRICS_RING};
 use super::{GpuContext, GpuError, GpuNetwork, GpuOptimizer};
 use crate::data::{Dataset, Split};
 use crate::error::TrainError;
-use crate::train::{CurvePoint, Evaluation, StepOutcome, TrainConfig, Trainer};
+use crate::train::{CurvePoint, Evaluation, LayerNorms, StepOutcome, TrainConfig, Trainer};
 
 /// Steps between two readbacks of the metrics ring (well inside its [`METRICS_RING`] steps).
 pub const READBACK_EVERY: usize = 8;
@@ -60,6 +60,10 @@ pub struct GpuTrainer {
 struct MetricsReader {
     staging: Readback,
     pending: Option<Signal>,
+    /// The step whose layer norms the pending copy holds (a flush's copy holds none).
+    norms_step: Option<usize>,
+    /// Layer norms read back and not yet taken ([`GpuTrainer::take_norms`]).
+    norms: Vec<LayerNorms>,
 }
 
 impl GpuTrainer {
@@ -85,13 +89,18 @@ impl GpuTrainer {
         network
             .train_metrics
             .write_u32(&network.context, &[trainer.steps_done() as u32]);
-        let staging = Readback::new(&network.context, network.train_metrics.len);
+        let staging = Readback::new(&network.context, network.readback_len());
         network.context.check()?;
         Ok(GpuState {
             submitted: trainer.steps_done(),
             network,
             optimizer,
-            metrics: MetricsReader { staging, pending: None },
+            metrics: MetricsReader {
+                staging,
+                pending: None,
+                norms_step: None,
+                norms: Vec::new(),
+            },
         })
     }
 
@@ -170,13 +179,19 @@ impl GpuTrainer {
         self.network
             .train_step(inputs, labels, &update, read.then_some(&self.metrics.staging))?;
         if read {
-            self.request_metrics();
+            self.request_metrics(Some(self.submitted));
         }
         self.collect()
     }
 
-    fn request_metrics(&mut self) {
+    fn request_metrics(&mut self, norms_step: Option<usize>) {
         self.metrics.pending = Some(self.metrics.staging.map_signal());
+        self.metrics.norms_step = norms_step;
+    }
+
+    /// The layer norms read back since the last call (every [`READBACK_EVERY`] steps, with the losses).
+    pub fn take_norms(&mut self) -> Vec<LayerNorms> {
+        std::mem::take(&mut self.metrics.norms)
     }
 
     /// Records the steps of a finished readback, if one has arrived (never waits).
@@ -210,9 +225,13 @@ impl GpuTrainer {
         ready.map_err(|e| GpuError::Device(format!("reading the losses back: {e}")))?;
         let words = self.metrics.staging.take_mapped()?;
         self.network.context.check()?;
+        let (words, squares) = words.split_at(self.network.train_metrics.len.min(words.len()));
+        if let (Some(step), Some(norms)) = (self.metrics.norms_step.take(), &self.network.norms) {
+            self.metrics.norms.push(norms.layer_norms(squares, step));
+        }
         let batch = self.trainer.config().batch_size;
         let mut outcomes = Vec::new();
-        for (_, loss, correct) in parse_training_metrics(&words, self.trainer.steps_done()) {
+        for (_, loss, correct) in parse_training_metrics(words, self.trainer.steps_done()) {
             let loss = loss as f64;
             self.trainer.check_loss(loss, self.optimizer.learning_rate())?;
             outcomes.push(self.trainer.record_step(loss, correct as usize, batch));
@@ -227,9 +246,9 @@ impl GpuTrainer {
             let mut encoder = self.network.context.device.create_command_encoder(&Default::default());
             self.metrics
                 .staging
-                .copy_from(&mut encoder, &self.network.train_metrics.buffer, 0);
+                .copy_into(&mut encoder, &self.network.train_metrics, 0);
             self.network.context.queue.submit([encoder.finish()]);
-            self.request_metrics();
+            self.request_metrics(None);
             outcomes.extend(self.collect_waiting().await?);
         }
         Ok(outcomes)

@@ -277,6 +277,7 @@ impl BackendSession {
         cpu.notice = Some(notice);
         cpu.batches.append(&mut progress.batches);
         cpu.points.append(&mut progress.points);
+        cpu.norms.append(&mut progress.norms);
         cpu.images += progress.images;
         cpu
     }
@@ -301,8 +302,9 @@ pub async fn webgpu_status(timeout: impl Future<Output = ()>) -> BackendStatus {
     }
 }
 
-/// Adds steps read back from the GPU to `progress` (the GPU computes no layer norms).
-fn add_outcomes(progress: &mut Progress, outcomes: &[StepOutcome], gpu: &GpuTrainer) {
+/// Adds steps read back from the GPU to `progress`, and the layer norms read back with them.
+fn add_outcomes(progress: &mut Progress, outcomes: &[StepOutcome], gpu: &mut GpuTrainer) {
+    progress.norms.extend(gpu.take_norms());
     progress.images += outcomes.len() * gpu.trainer().config().batch_size;
     progress.batches.extend(outcomes.iter().map(|outcome| BatchPoint {
         step: outcome.step,

@@ -154,6 +154,12 @@ test('a lost device switches the page back to the CPU from the last synced weigh
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   await waitForStep(page, 'n >= 60', 300_000);
   assert.equal(await page.getByLabel('Backend').inputValue(), 'gpu');
+  // The per-layer norm curves fill from the GPU too: read back with the losses, every 8 steps.
+  await page.waitForFunction(() => Number(document.querySelector('#norm-curves').dataset.lastStep) >= 8, null, {
+    timeout: 60_000,
+  });
+  const normStep = Number(await page.getAttribute('#norm-curves', 'data-last-step'));
+  assert.equal(normStep % 8, 0, `the norms of a step whose losses were read back: ${normStep}`);
   // The test-only `lose-device` request (it destroys the device, as a lost one), sent from inside the worker
   // between two of the page's requests, as the page's own requests arrive.
   await workers[0].evaluate(() => {
