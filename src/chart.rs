@@ -64,6 +64,9 @@ pub struct CurveExtras {
     pub overlays: Vec<(String, Vec<CurvePoint>)>,
     /// Series switched off.
     pub hidden: Vec<Series>,
+    /// The text's size in pixels (the page's, so that Large type enlarges the chart's labels too); plotters'
+    /// 12 px when `None`.
+    pub text_px: Option<u32>,
 }
 
 /// Where the two panels' plotting areas lie on the drawing (pixel columns) and the steps they span: the page
@@ -105,8 +108,9 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
     // A short chart (the page's classroom view on a laptop) gives the title's line to the curves: the panels
     // name what they show.
     let (width, height) = root.dim_in_pixel();
+    let text = extras.text_px.unwrap_or(12).clamp(8, 40);
     let root = if height >= SHORT_CHART {
-        root.titled(title, ("sans-serif", 20))?
+        root.titled(title, ("sans-serif", text * 5 / 3))?
     } else {
         root.clone()
     };
@@ -162,20 +166,24 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
     for (panel, (name, train_series, test_series, train, test, y_max)) in panels.iter().zip(series) {
         let mut chart = ChartBuilder::on(panel)
             .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(50)
+            // room for half of the last step's label
+            .margin_right(text * 2)
+            .x_label_area_size(text * 3)
+            .y_label_area_size(text * 25 / 6)
             .build_cartesian_2d(0.0..last_step, 0.0..y_max)?;
-        // As many labels as fit (about one per 70 px across and 30 px up); whole steps without a decimal point.
+        // As many labels as fit (about one per 6 characters across and 2.5 lines up); whole steps without a
+        // decimal point.
+        let (across, up) = (width / 2 / (text * 6), height / (text * 5 / 2));
         chart
             .configure_mesh()
-            .x_labels((width as usize / 2 / 70).clamp(2, 10))
-            .y_labels((height as usize / 30).clamp(3, 10))
+            .label_style(("sans-serif", text))
+            .axis_desc_style(("sans-serif", text))
+            .x_labels((across as usize).clamp(2, 10))
+            .y_labels((up as usize).clamp(3, 10))
             .x_label_formatter(&|step| {
-                if step.fract() == 0.0 {
-                    format!("{step:.0}")
-                } else {
-                    format!("{step}")
-                }
+                // (0.6000000000000001 reads 0.6)
+                let label = format!("{step:.2}");
+                label.trim_end_matches('0').trim_end_matches('.').to_owned()
             })
             .x_desc("step")
             .y_desc(name)
@@ -226,11 +234,12 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Text::new(
                 label.clone(),
                 (x, y_max * 0.98),
-                ("sans-serif", 13).into_font().color(&MARKER_COLOUR),
+                ("sans-serif", text + 1).into_font().color(&MARKER_COLOUR),
             )))?;
         }
         chart
             .configure_series_labels()
+            .label_font(("sans-serif", text))
             .border_style(BLACK)
             .background_style(WHITE.mix(0.8))
             .draw()?;

@@ -50,16 +50,16 @@ pub fn show_beside(document: &Document, id: &str) {
 }
 
 /// Gives the chart canvas the pixel size it is drawn at: in the classroom view the box the layout gives it
-/// (so that its text stays legible at any screen size), elsewhere its own fixed size. Called before every
-/// redraw.
-pub fn fit_chart(document: &Document) {
-    let Ok(canvas) = typed::<HtmlCanvasElement>(document, "curves") else {
-        return;
-    };
-    let (width, height) = if active(document) {
+/// (so that its text stays legible at any screen size), elsewhere its own fixed size. Returns the size its text
+/// is drawn in: in the classroom view the page's (Large type enlarges the chart too), elsewhere the chart's
+/// own. Called before every redraw.
+pub fn fit_chart(document: &Document) -> Option<u32> {
+    let canvas = typed::<HtmlCanvasElement>(document, "curves").ok()?;
+    let classroom = active(document);
+    let (width, height) = if classroom {
         let (width, height) = (canvas.client_width(), canvas.client_height());
         if width <= 0 || height <= 0 {
-            return;
+            return None;
         }
         (width as u32, height as u32)
     } else {
@@ -71,4 +71,11 @@ pub fn fit_chart(document: &Document) {
     if canvas.height() != height {
         canvas.set_height(height);
     }
+    if !classroom {
+        return None;
+    }
+    let style = web_sys::window()?.get_computed_style(&canvas).ok()??;
+    let size = style.get_property_value("font-size").ok()?;
+    let pixels: f64 = size.trim_end_matches("px").parse().ok()?;
+    Some(pixels.round() as u32)
 }

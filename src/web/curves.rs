@@ -40,6 +40,7 @@ impl ChartState {
                 .map(|(_, label, points)| (label.clone(), points.clone()))
                 .collect(),
             hidden: self.hidden.clone(),
+            text_px: None,
         }
     }
 }

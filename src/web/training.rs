@@ -264,8 +264,8 @@ pub fn redraw(app: &Shared, force: bool) {
         return;
     }
     this.run.last_draw_ms = now;
-    let extras = this.chart.extras(&this.run.batches);
-    super::classroom::fit_chart(&this.document);
+    let mut extras = this.chart.extras(&this.run.batches);
+    extras.text_px = super::classroom::fit_chart(&this.document);
     match view::draw_training_chart("curves", &this.run.points, &extras) {
         Ok(layout) => this.chart.layout = layout,
         Err(error) => report("could not draw the curves", &error),
