@@ -67,3 +67,14 @@ fn an_unknown_stem_is_refused_with_the_choices() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("image-net") && stderr.contains("cifar"), "{stderr}");
 }
+
+#[test]
+fn a_stem_without_a_resnet_is_refused() {
+    let output = lab(&["train", "--model", "convnet", "--stem", "cifar"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--stem: expected --model resnet18 or resnet34 with it, found --model convnet"),
+        "{stderr}"
+    );
+}

@@ -105,6 +105,7 @@ pub fn worker_died(app: &Shared, index: usize, what: String) {
     if app.borrow().queue.current.is_some() {
         experiments::stop(app);
     }
+    super::transfer::worker_died(app);
     pause(app);
     let document = app.borrow().document.clone();
     let _ = hide(&document, "resume-run");

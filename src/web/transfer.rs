@@ -142,6 +142,18 @@ fn stop(app: &Shared) {
     render(app, undrawn);
 }
 
+/// The worker died: the experiment went with it (the runs done stay in the table) and can be started again.
+pub fn worker_died(app: &Shared) {
+    if !app.borrow().transfer.running {
+        return;
+    }
+    app.borrow_mut().transfer.running = false;
+    render(app, false);
+    let document = app.borrow().document.clone();
+    let status = status_line(&app.borrow().transfer, now_ms());
+    let _ = set_error(&document, "transfer-status", &format!("{status} The worker died."));
+}
+
 fn set_buttons(document: &Document, running: bool) {
     for (id, disabled) in [("run-transfer", running), ("stop-transfer", !running)] {
         if let Ok(button) = typed::<HtmlButtonElement>(document, id) {

@@ -24,7 +24,8 @@ const recordTransferStatus = () => {
 before(async () => {
   browser = await launch();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  watch(page, problems);
+  // the last test makes the worker trap: its panic message is logged as a real panic's would be
+  watch(page, problems, /told to trap|panicked at|RuntimeError/);
   await page.addInitScript(recordLongTasks);
   await page.addInitScript(recordTransferStatus);
   await page.goto(url);
@@ -136,4 +137,22 @@ test('too few labelled images for a batch is refused with what was expected, and
   assert.equal(await page.getByRole('button', { name: 'Run the transfer experiment' }).isEnabled(), true);
   assert.equal(await page.getByRole('button', { name: 'Stop the transfer experiment' }).isEnabled(), false);
   assert.deepEqual(problems, []);
+});
+
+test('a worker that dies mid-experiment ends it with a message, and it can be run again', async () => {
+  await settings(10, 100000, 100);
+  await page.getByRole('button', { name: 'Run the transfer experiment' }).click();
+  await waitForStatus(/ [1-9][\d\u202f]* of [\d\u202f]+ steps in all/);
+  await page.workers()[0].evaluate(() => {
+    // between two of the page's messages, as the page's own request would arrive
+    setTimeout(() => self.onmessage({ data: { id: -1, request: { type: 'trap', kind: 'panic' } } }), 0);
+  });
+  const died = await waitForStatus(/The worker died\.$/, 60_000);
+  assert.match(died, /^Stopped at [1-9][\d\u202f]* of 100\u202f300 steps in all, .*The worker died\.$/);
+  // the page's recovery: a new worker holds the data again
+  await page.waitForFunction(() => document.querySelector('#recovery-message').textContent.includes('again'), null, {
+    timeout: 90_000,
+  });
+  assert.equal(await page.getByRole('button', { name: 'Run the transfer experiment' }).isEnabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Stop the transfer experiment' }).isEnabled(), false);
 });

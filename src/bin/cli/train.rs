@@ -9,11 +9,12 @@ use backprop_lab::data::NUM_CLASSES as CLASSES;
 use backprop_lab::data::{self, Augmentation, Dataset, SyntheticConfig};
 use backprop_lab::gpu::{AdapterSummary, Backend, GpuContext, GpuTrainer};
 use backprop_lab::layers::LinearInit;
-use backprop_lab::model::{FineTune, LossKind, MlpConfig, ModelConfig, ModelKind, Normalization, ResnetConfig};
+use backprop_lab::model::{FineTune, LossKind, MlpConfig, ModelConfig, ModelKind, Normalization, ResnetConfig, Stem};
 use backprop_lab::optim::{OptimizerConfig, OptimizerKind};
 use backprop_lab::train::{
     curves_csv, run_data_parallel_until, CurvePoint, Schedule, StepOutcome, TrainConfig, Trainer,
 };
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{FineTuneKind, InitKind, ScheduleKind, TrainArgs};
@@ -117,6 +118,14 @@ fn load_data(args: &TrainArgs) -> Result<Dataset, String> {
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode, String> {
+    if args.stem != Stem::default() && !matches!(args.model, ModelKind::Resnet18 | ModelKind::Resnet34) {
+        return Err(format!(
+            "--stem: expected --model resnet18 or resnet34 with it, found --model {}",
+            args.model
+                .to_possible_value()
+                .map_or("?".into(), |v| v.get_name().to_string())
+        ));
+    }
     // before the data is read and anything is built: an absurd size is refused with the estimate
     let check_memory = |config: &TrainConfig| {
         (config.check_memory(args.threads, &MemoryBudget::for_target())).map_err(|e| e.to_string())
