@@ -1,6 +1,15 @@
 //! Errors that reach a user: each says what was expected and what was found.
 use thiserror::Error;
 
+/// Text from a file or a link as a message quotes it: whole up to `limit` characters, else its first `limit`
+/// characters, "…" and its length (a file can quote megabytes of itself in a parser's message).
+pub fn shortened(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}… ({} characters)", &text[..end], text.chars().count()),
+        None => text.to_string(),
+    }
+}
+
 /// An invalid model, optimizer or training configuration.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("{field}: expected {expected}, found {found}")]

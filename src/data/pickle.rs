@@ -253,11 +253,7 @@ fn key_names(dict: &BTreeMap<HashableValue, Value>) -> String {
 
 /// Cuts a message to a readable length: serde-pickle's messages can quote a whole 30 MB byte string.
 fn shortened(text: &str) -> String {
-    const LIMIT: usize = 200;
-    match text.char_indices().nth(LIMIT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
+    crate::error::shortened(text, 200)
 }
 
 /// Writes `split` as a pickle batch with the structure Python 2 + numpy write for `data_batch_N`:

@@ -2,7 +2,10 @@
 //! what was found.
 use std::fmt;
 
-use crate::error::ConfigError;
+use crate::error::{shortened, ConfigError};
+
+/// How much of a file's own text (a header, a metadata value, a tensor name) a message quotes.
+pub(crate) const QUOTED_CHARS: usize = 300;
 
 /// Why a weights file could not be read, or could not be applied to a model. The model is untouched.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -110,6 +113,9 @@ impl From<safetensors::SafeTensorError> for WeightsError {
             E::ValidationOverflow => "a tensor shape whose size overflows (absurdly large dimensions)".to_string(),
             other => other.to_string(),
         };
-        WeightsError::NotSafetensors { found }
+        // a header's JSON error quotes the bad text, which a file can make any length
+        WeightsError::NotSafetensors {
+            found: shortened(&found, QUOTED_CHARS),
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! Loading a state dict: into a model built from the file's own configuration, or into the current model
 //! after checking every tensor against it. Nothing is written until everything matches.
+use super::error::QUOTED_CHARS;
 use super::read::{StateDict, StoredValues};
 use super::save::{InputNormalization, WeightsMetadata};
 use super::{TensorMismatch, WeightsError, INPUT_KEY, MODEL_KEY};
 use crate::budget::MemoryBudget;
+use crate::error::shortened;
 use crate::layers::StateValues;
 use crate::model::{ModelConfig, Network};
 use crate::Scalar;
@@ -42,7 +44,7 @@ impl StateDict {
             Some(json) => Some(
                 serde_json::from_str::<ModelConfig>(json).map_err(|e| WeightsError::NoConfig {
                     key: MODEL_KEY,
-                    found: format!("text that is not a model configuration ({e})"),
+                    found: shortened(&format!("text that is not a model configuration ({e})"), QUOTED_CHARS),
                 })?,
             ),
         };
@@ -52,7 +54,9 @@ impl StateDict {
             model.validate()?;
         }
         let input = match self.metadata.get(INPUT_KEY) {
-            Some(key) => InputNormalization::from_key(key).ok_or_else(|| WeightsError::Input { found: key.clone() })?,
+            Some(key) => InputNormalization::from_key(key).ok_or_else(|| WeightsError::Input {
+                found: shortened(key, QUOTED_CHARS),
+            })?,
             None => self.expected_input(),
         };
         Ok(WeightsMetadata { model, input })

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use safetensors::{Dtype, SafeTensors};
 
+use super::error::QUOTED_CHARS;
 use super::{WeightsError, MAX_RANK};
+use crate::error::shortened;
 
 /// A state dict read from a file: tensors by name, and the file's metadata.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,7 +76,7 @@ impl StateDict {
                 ),
                 other => {
                     return Err(WeightsError::Dtype {
-                        name: name.to_string(),
+                        name: shortened(name, QUOTED_CHARS),
                         expected: "F32 (float32; I64 for counts such as num_batches_tracked)",
                         found: format!("{other:?}"),
                     })
