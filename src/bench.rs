@@ -252,7 +252,7 @@ pub const SIMD128_PEAK_FLOPS_PER_ITERATION: u64 = (PEAK_ACCUMULATORS * 2 * 4) as
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(never)] // a call of its own: V8 tiers a wasm function up only between calls
 pub fn simd128_peak(iterations: u32, one: f32) -> f32 {
-    use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat};
+    use core::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat};
     let multiplier = f32x4_splat(one);
     let increment = f32x4_splat(one * 1e-3);
     let mut acc: [_; PEAK_ACCUMULATORS] = core::array::from_fn(|j| f32x4_splat(j as f32));
@@ -261,6 +261,13 @@ pub fn simd128_peak(iterations: u32, one: f32) -> f32 {
             *a = f32x4_add(f32x4_mul(*a, multiplier), increment);
         }
     }
+    accumulator_sum(&acc)
+}
+
+/// The sum of a peak loop's accumulators, all their lanes: the peaks' observable result.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn accumulator_sum(acc: &[core::arch::wasm32::v128]) -> f32 {
+    use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_splat};
     let total = acc.iter().fold(f32x4_splat(0.0), |s, &a| f32x4_add(s, a));
     f32x4_extract_lane::<0>(total)
         + f32x4_extract_lane::<1>(total)
@@ -274,7 +281,7 @@ pub fn simd128_peak(iterations: u32, one: f32) -> f32 {
 #[inline(never)]
 #[target_feature(enable = "relaxed-simd")]
 pub fn relaxed_simd_peak(iterations: u32, one: f32) -> f32 {
-    use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_relaxed_madd, f32x4_splat};
+    use core::arch::wasm32::{f32x4_relaxed_madd, f32x4_splat};
     let multiplier = f32x4_splat(one);
     let increment = f32x4_splat(one * 1e-3);
     let mut acc: [_; PEAK_ACCUMULATORS] = core::array::from_fn(|j| f32x4_splat(j as f32));
@@ -283,11 +290,7 @@ pub fn relaxed_simd_peak(iterations: u32, one: f32) -> f32 {
             *a = f32x4_relaxed_madd(*a, multiplier, increment);
         }
     }
-    let total = acc.iter().fold(f32x4_splat(0.0), |s, &a| f32x4_add(s, a));
-    f32x4_extract_lane::<0>(total)
-        + f32x4_extract_lane::<1>(total)
-        + f32x4_extract_lane::<2>(total)
-        + f32x4_extract_lane::<3>(total)
+    accumulator_sum(&acc)
 }
 
 /// Times [`simd128_peak`] with `now` (seconds): one warm-up call, then doubling the iterations until a call
