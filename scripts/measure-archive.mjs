@@ -51,7 +51,10 @@ try {
         timeout: 300_000,
       });
       const message = await page.textContent('#data-message');
-      const [used] = await workers[0].evaluate(() => self.backpropLabInflated);
+      // The page has more than one worker (training, the second training worker, transfer): the one that
+      // loaded the file is the one whose inflater log is not empty.
+      const logs = await Promise.all(workers.map((worker) => worker.evaluate(() => self.backpropLabInflated ?? [])));
+      const [used] = logs.find((log) => log.length > 0) ?? [{ inflater: 'none recorded', ms: 0 }];
       const inflating = used.inflater === 'DecompressionStream' ? `, ${(used.ms / 1e3).toFixed(1)} s of it inflating` : '';
       console.log(`${file}: ${message.match(/in ([\d.]+ s)/)?.[1] ?? message} (inflated by ${used.inflater}${inflating})`);
       await page.close();
