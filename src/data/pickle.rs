@@ -27,6 +27,7 @@ use serde_pickle::{DeOptions, HashableValue, Value};
 use super::class_names::validate_class_names;
 use super::pickle_scan::{scan_pickle, PickleLimits, ScanError};
 use super::{DataError, Split, CLASS_NAMES, NUM_CLASSES, PIXELS};
+use crate::error::shortened;
 
 /// What a pickle held: a batch, or the `batches.meta` dict of class names (which has no images).
 pub(crate) enum PickleContent {
@@ -61,7 +62,7 @@ pub(crate) fn read_pickle(file: &str, bytes: &[u8]) -> Result<PickleContent, Dat
     let options = DeOptions::new().keep_restore_state().replace_unresolved_globals();
     let value = serde_pickle::value_from_slice(bytes, options).map_err(|error| DataError::Pickle {
         file: file.to_string(),
-        reason: shortened(&error.to_string()),
+        reason: shortened(&error.to_string(), QUOTED_CHARS),
     })?;
     let not_a_batch = |found: String| DataError::NotABatch {
         file: file.to_string(),
@@ -243,7 +244,7 @@ fn key_names(dict: &BTreeMap<HashableValue, Value>) -> String {
             HashableValue::String(string) => format!("'{string}'"),
             other => format!("{other:?}"),
         })
-        .map(|name| shortened(&name))
+        .map(|name| shortened(&name, QUOTED_CHARS))
         .collect();
     if dict.len() > names.len() {
         names.push("…".to_string());
@@ -251,10 +252,9 @@ fn key_names(dict: &BTreeMap<HashableValue, Value>) -> String {
     names.join(", ")
 }
 
-/// Cuts a message to a readable length: serde-pickle's messages can quote a whole 30 MB byte string.
-fn shortened(text: &str) -> String {
-    crate::error::shortened(text, 200)
-}
+/// How much of serde-pickle's message (which can quote a whole 30 MB byte string) or of a dict key an error
+/// quotes.
+const QUOTED_CHARS: usize = 200;
 
 /// Writes `split` as a pickle batch with the structure Python 2 + numpy write for `data_batch_N`:
 /// protocol 2, `bytes` keys, the array via `numpy.core.multiarray._reconstruct` and a BUILD state tuple, memo

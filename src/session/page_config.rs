@@ -1,7 +1,7 @@
 //! The page's form as data: every setting a user can change, the limits the form accepts, and the query
 //! string that carries it in the address bar (share the link, reload, get the same setup).
 use crate::data::{Augmentation, InputNormalization};
-use crate::error::ConfigError;
+use crate::error::{quoted, ConfigError};
 use crate::layers::LinearInit;
 use crate::model::{Activation, MlpConfig, ModelConfig, ModelKind, Normalization};
 use crate::optim::OptimizerKind;
@@ -252,7 +252,7 @@ impl PageConfig {
             config.augment = match value {
                 "1" | "true" => true,
                 "0" | "false" => false,
-                other => return Err(ConfigError::new("augment", "0 or 1", quoted(other))),
+                other => return Err(ConfigError::new("augment", "0 or 1", quoted(other, QUOTED_CHARS))),
             };
         }
         if let Some(value) = get("init") {
@@ -264,7 +264,13 @@ impl PageConfig {
                         None => 1e-4,
                     },
                 },
-                other => return Err(ConfigError::new("init", "pytorch or normal", quoted(other))),
+                other => {
+                    return Err(ConfigError::new(
+                        "init",
+                        "pytorch or normal",
+                        quoted(other, QUOTED_CHARS),
+                    ))
+                }
             };
         }
         if let Some(value) = get("momentum") {
@@ -274,8 +280,9 @@ impl PageConfig {
             config.weight_decay = parse_number("wd", value, "a weight decay ≥ 0 such as 0.0005")?;
         }
         if let Some(value) = get("input") {
-            config.input = InputNormalization::from_key(value)
-                .ok_or_else(|| ConfigError::new("input", "course-mean-image or imagenet", quoted(value)))?;
+            config.input = InputNormalization::from_key(value).ok_or_else(|| {
+                ConfigError::new("input", "course-mean-image or imagenet", quoted(value, QUOTED_CHARS))
+            })?;
         }
         if let Some(value) = get("live") {
             config.changes = parse_changes(value)?;
@@ -295,7 +302,7 @@ pub fn kebab<T: serde::Serialize>(value: &T) -> String {
 
 fn parse_kebab<T: serde::de::DeserializeOwned>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| ConfigError::new(field, expected, quoted(value)))
+        .map_err(|_| ConfigError::new(field, expected, quoted(value, QUOTED_CHARS)))
 }
 
 /// `STEP:LR:MOMENTUM:WD` changes separated by commas, e.g. `500:0.01:0:0,1000:0.001:0:0`.
@@ -307,7 +314,7 @@ fn parse_changes(value: &str) -> Result<Vec<HyperparameterChange>, ConfigError> 
         .map(|change| {
             let fields: Vec<&str> = change.trim().split(':').collect();
             let [step, learning_rate, momentum, weight_decay] = fields[..] else {
-                return Err(ConfigError::new("live", expected, quoted(change)));
+                return Err(ConfigError::new("live", expected, quoted(change, QUOTED_CHARS)));
             };
             Ok(HyperparameterChange {
                 step: parse_number("live", step, expected)?,
@@ -321,25 +328,13 @@ fn parse_changes(value: &str) -> Result<Vec<HyperparameterChange>, ConfigError> 
         .collect()
 }
 
-/// A value from the link as an error message quotes it: in backticks, cut short past [`QUOTED_CHARS`]
-/// characters (a link can be any length; found by the `query` fuzz target).
-fn quoted(value: &str) -> String {
-    let length = value.chars().count();
-    if length <= QUOTED_CHARS {
-        format!("`{value}`")
-    } else {
-        let start: String = value.chars().take(QUOTED_CHARS).collect();
-        format!("`{start}…` ({length} characters)")
-    }
-}
-
-/// How much of a bad value an error message quotes.
+/// How much of a bad value from the link an error message quotes.
 const QUOTED_CHARS: usize = 40;
 
 fn parse_number<T: std::str::FromStr>(field: &str, value: &str, expected: &str) -> Result<T, ConfigError> {
     value
         .parse()
-        .map_err(|_| ConfigError::new(field, expected, quoted(value)))
+        .map_err(|_| ConfigError::new(field, expected, quoted(value, QUOTED_CHARS)))
 }
 
 /// `%XX` escapes and `+` as space, as browsers write query strings.

@@ -2,7 +2,7 @@
 //! what was found.
 use std::fmt;
 
-use crate::error::{shortened, ConfigError};
+use crate::error::{quoted, shortened, ConfigError};
 
 /// How much of a file's own text (a header, a metadata value, a tensor name) a message quotes.
 pub(crate) const QUOTED_CHARS: usize = 300;
@@ -15,7 +15,7 @@ pub enum WeightsError {
     NotSafetensors { found: String },
 
     /// A tensor stored in a type the lab does not read.
-    #[error("tensor `{name}`: expected dtype {expected}, found {found}")]
+    #[error("tensor {}: expected dtype {expected}, found {found}", quoted(.name, QUOTED_CHARS))]
     Dtype {
         name: String,
         expected: &'static str,
@@ -23,7 +23,7 @@ pub enum WeightsError {
     },
 
     /// A tensor whose shape cannot be a layer's (too many dimensions, too many values).
-    #[error("tensor `{name}`: expected {expected}, found shape {found:?}")]
+    #[error("tensor {}: expected {expected}, found shape {found:?}", quoted(.name, QUOTED_CHARS))]
     AbsurdShape {
         name: String,
         expected: String,
@@ -46,7 +46,10 @@ pub enum WeightsError {
     Config(#[from] ConfigError),
 
     /// An input normalisation the lab does not know.
-    #[error("metadata key `backprop_lab.input`: expected course-mean-image or imagenet, found `{found}`")]
+    #[error(
+        "metadata key `backprop_lab.input`: expected course-mean-image or imagenet, found {}",
+        quoted(.found, QUOTED_CHARS)
+    )]
     Input { found: String },
 
     /// A saved run that does not fit what it is resumed with (other data, a damaged state).

@@ -54,9 +54,9 @@ impl StateDict {
             model.validate()?;
         }
         let input = match self.metadata.get(INPUT_KEY) {
-            Some(key) => InputNormalization::from_key(key).ok_or_else(|| WeightsError::Input {
-                found: shortened(key, QUOTED_CHARS),
-            })?,
+            Some(key) => {
+                InputNormalization::from_key(key).ok_or_else(|| WeightsError::Input { found: key.to_string() })?
+            }
             None => self.expected_input(),
         };
         Ok(WeightsMetadata { model, input })

@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::error::QUOTED_CHARS;
 use super::{WeightsError, MAX_RANK};
-use crate::error::shortened;
 
 /// A state dict read from a file: tensors by name, and the file's metadata.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,7 +74,7 @@ impl StateDict {
                 ),
                 other => {
                     return Err(WeightsError::Dtype {
-                        name: shortened(name, QUOTED_CHARS),
+                        name: name.to_string(),
                         expected: "F32 (float32; I64 for counts such as num_batches_tracked)",
                         found: format!("{other:?}"),
                     })
