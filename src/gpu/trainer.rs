@@ -290,9 +290,16 @@ impl GpuTrainer {
     /// Finishes the submitted steps, evaluates on the whole test set, records a curve point and syncs the
     /// weights back to the CPU trainer.
     pub async fn record_point_async(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
+        let point = self.evaluate_point_async(dataset).await?;
+        self.sync_weights_async().await?;
+        Ok(point)
+    }
+
+    /// [`GpuTrainer::record_point_async`] without the weight sync: the page's worker syncs the whole run on
+    /// its own schedule ([`GpuTrainer::sync_run_async`]).
+    pub async fn evaluate_point_async(&mut self, dataset: &Dataset) -> Result<CurvePoint, GpuTrainError> {
         self.flush_async().await?;
         let test = self.evaluate_async(&dataset.test, None).await?;
-        self.sync_weights_async().await?;
         Ok(self.trainer.record_point_with(test))
     }
 
@@ -310,6 +317,14 @@ impl GpuTrainer {
             .restore_optimizer(state)
             .map_err(|e| GpuError::Unsupported(e.to_string()))?;
         Ok(())
+    }
+
+    /// Copies the whole GPU half (parameters, running statistics, the optimizer's moments and step count) into
+    /// the CPU trainer, after a flush: the trainer then holds the run exactly as it stands on the GPU, ready to
+    /// be saved or continued on the CPU.
+    pub async fn sync_run_async(&mut self) -> Result<(), GpuTrainError> {
+        self.sync_weights_async().await?;
+        self.sync_optimizer_async().await
     }
 
     /// The CPU trainer, to continue without the GPU from the last synced weights (and the optimizer's state

@@ -2,21 +2,25 @@
 //! is chosen the steps run on the GPU ([`GpuTrainer`], GPU-resident) from the session's own trainer, so the
 //! same seed gives the same initial weights and batch order, and the replies are the same [`Progress`].
 //!
-//! Between requests the trainer lives in the session with the weights synced back at the end of every step
-//! request, and the GPU half waits parked beside it ([`GpuState`]: weights, Adam's moments, the step it is
-//! at). Every other view therefore sees the current model, and a failing GPU (a lost device, out of memory,
-//! a validation error) costs at most the steps of the request that failed: training goes on on the CPU from
-//! the last synced weights, with a notice, and nothing loaded is lost.
+//! Between requests the trainer lives in the session and the GPU half waits parked beside it ([`GpuState`]:
+//! weights, Adam's moments, the step it is at). The GPU's state (weights, running statistics, the optimizer's
+//! moments and step count) is synced back to the trainer every [`SYNC_MS`] at the end of a step request, when
+//! the run finishes, and before any request that reads or changes the model ([`needs_current_model`]): every
+//! view, snapshot and saved run sees the current model and optimizer. Each sync is also a [`RollbackPoint`]: a
+//! failing GPU (a lost device, out of memory, a validation error) rolls the run back to its last sync (weights,
+//! optimizer, step and curves together) and training goes on on the CPU from there, with a notice naming the
+//! step; nothing loaded is lost.
 //!
 //! GPU work completes asynchronously (the browser maps buffers between tasks), so this is `async`; natively
 //! it runs under `pollster` (`tests/gpu_session.rs` drives it on lavapipe).
 use std::future::Future;
 
 use super::protocol::{AdapterSummary, Backend, BackendStatus, BatchPoint, Progress, Reply, Request, Response};
+use super::rollback::{needs_current_model, RollbackPoint, SYNC_MS};
 use super::Session;
 use crate::gpu::trainer::GpuState;
 use crate::gpu::{GpuContext, GpuError, GpuTrainError, GpuTrainer};
-use crate::train::StepOutcome;
+use crate::train::{StepOutcome, Trainer};
 
 /// The session with its backend.
 pub struct BackendSession {
@@ -26,6 +30,12 @@ pub struct BackendSession {
     parked: Option<GpuState>,
     /// A request other than a step came since the GPU half was parked (the weights may have changed).
     touched: bool,
+    /// The run at its last sync of the GPU's state (see [`super::rollback`]), and when that was.
+    rollback: Option<RollbackPoint>,
+    synced_ms: f64,
+    /// A fallback that happened outside a step request (a sync that failed): the notice and the step the run
+    /// went back to, for the next [`Progress`].
+    pending_notice: Option<(String, usize)>,
     /// The probe's device, kept for the first GPU run.
     spare: Option<GpuContext>,
     webgpu: Option<AdapterSummary>,
@@ -39,6 +49,9 @@ impl BackendSession {
             backend: Backend::Cpu,
             parked: None,
             touched: false,
+            rollback: None,
+            synced_ms: 0.0,
+            pending_notice: None,
             spare: None,
             webgpu: None,
             unavailable: None,
@@ -53,13 +66,31 @@ impl BackendSession {
         self.backend
     }
 
-    /// Whether `request` must go through [`BackendSession::dispatch`] (it may wait for the GPU); every
+    /// Whether `request` must go through [`BackendSession::dispatch`] (it may wait for the GPU: a GPU step,
+    /// a probe, or a request that needs the model while the GPU's state has not been synced back yet); every
     /// other request can take [`BackendSession::dispatch_now`], which never waits.
     pub fn needs_gpu(&self, request: &Request) -> bool {
         matches!(
             request,
             Request::Backends | Request::SetBackend { .. } | Request::LoseDevice
         ) || (self.backend == Backend::Gpu && matches!(request, Request::Step { .. }))
+            || (self.behind() && needs_current_model(request))
+    }
+
+    /// The step of the last sync of a GPU run's state to the CPU copy (where a failing GPU rolls back to);
+    /// `None` when no GPU run is parked.
+    pub fn synced_step(&self) -> Option<usize> {
+        self.parked
+            .as_ref()
+            .and(self.rollback.as_ref())
+            .map(RollbackPoint::step)
+    }
+
+    /// Whether the parked GPU half has taken steps that the CPU copy's weights and optimizer have not seen.
+    fn behind(&self) -> bool {
+        self.parked
+            .as_ref()
+            .is_some_and(|parked| self.synced_step() != Some(parked.submitted()))
     }
 
     /// Carries out a request that does not need the GPU (see [`BackendSession::needs_gpu`]).
@@ -70,8 +101,13 @@ impl BackendSession {
         pixels: &[u8],
         now: &dyn Fn() -> f64,
     ) -> Reply {
-        self.touched = true;
-        let reply = self.session.dispatch(request, files, pixels, now);
+        // behind the GPU, only requests that leave the model alone come here: its weights go up again only
+        // when the CPU copy is current
+        self.touched |= !self.behind();
+        let mut reply = self.session.dispatch(request, files, pixels, now);
+        if let Response::Progress(progress) = &mut reply.response {
+            self.tell(progress);
+        }
         // a new model, new data or a resumed snapshot: the parked GPU half no longer belongs to the run
         let same_run = self
             .session
@@ -80,6 +116,7 @@ impl BackendSession {
             .is_some_and(|(trainer, parked)| trainer.steps_done() == parked.submitted());
         if !same_run {
             self.parked = None;
+            self.rollback = None;
         }
         reply
     }
@@ -99,6 +136,7 @@ impl BackendSession {
                 Response::Backends(self.status())
             }
             Request::SetBackend { backend } => {
+                self.sync_if_behind(now).await;
                 if backend == Backend::Gpu {
                     self.probe(timeout).await;
                 }
@@ -126,7 +164,12 @@ impl BackendSession {
             Request::Step { steps, budget_ms } if self.backend == Backend::Gpu => {
                 Response::Progress(self.gpu_step(steps, budget_ms, now).await)
             }
-            other => return self.dispatch_now(other, files, pixels, now),
+            other => {
+                if needs_current_model(&other) {
+                    self.sync_if_behind(now).await;
+                }
+                return self.dispatch_now(other, files, pixels, now);
+            }
         };
         Reply {
             response,
@@ -165,7 +208,8 @@ impl BackendSession {
         }
     }
 
-    /// Up to `steps` GPU steps within `budget_ms`, evaluating when the CPU path would; falls back to the
+    /// Up to `steps` GPU steps within `budget_ms`, evaluating when the CPU path would, then a sync of the
+    /// GPU's state when [`SYNC_MS`] have passed since the last one or the run is finished; falls back to the
     /// CPU when the GPU fails.
     async fn gpu_step(&mut self, steps: usize, budget_ms: f64, now: &dyn Fn() -> f64) -> Progress {
         let mut progress = Progress {
@@ -179,8 +223,11 @@ impl BackendSession {
                 return progress;
             }
         };
-        let synced = trainer.steps_done();
-        let parked = self.parked.take().filter(|p| p.submitted() == synced);
+        let steps_done = trainer.steps_done();
+        let parked = self.parked.take().filter(|p| p.submitted() == steps_done);
+        let touched = std::mem::take(&mut self.touched);
+        // the trainer's weights go up to the GPU: it holds the whole run now, the first rollback point
+        let uploads = parked.is_none() || touched;
         let state = match parked {
             Some(state) => Ok(state),
             None => match self.context().await {
@@ -188,38 +235,84 @@ impl BackendSession {
                 Err(error) => Err(error.into()),
             },
         };
-        let mut gpu = match state {
-            Ok(state) => GpuTrainer::resume(trainer, state, std::mem::take(&mut self.touched)),
+        let state = match state.and_then(|state| {
+            if uploads {
+                self.take_rollback(&mut trainer, now)?;
+            }
+            Ok(state)
+        }) {
+            Ok(state) => state,
             Err(error) => {
                 self.session.restore_trainer(trainer);
-                return self.fall_back(progress, synced, &error, now);
+                return self.fallen_back(&error, now);
             }
         };
+        let mut gpu = GpuTrainer::resume(trainer, state, touched);
         let started = now();
         let mut eval_ms = 0.0;
-        let result = self
+        let mut result = self
             .gpu_steps(&mut gpu, (steps, budget_ms), &mut progress, (now, &mut eval_ms))
             .await;
         progress.train_ms = (now() - started - eval_ms).max(0.0);
         progress.eval_ms = eval_ms;
+        let sync = gpu.is_finished() || now() - self.synced_ms >= SYNC_MS;
+        if result.is_ok() && sync {
+            result = gpu.sync_run_async().await;
+        }
         match result {
             Ok(()) => {
-                let (trainer, state) = gpu.park();
+                let (mut trainer, state) = gpu.park();
+                if sync {
+                    if let Err(error) = self.take_rollback(&mut trainer, now) {
+                        progress.stopped = Some(error.to_string());
+                    }
+                }
                 self.parked = Some(state);
                 self.session.restore_trainer(trainer);
-                let trainer = self.session.trainer().expect("just restored");
-                progress.close(trainer)
+                self.tell(&mut progress);
+                progress.close(self.session.trainer().expect("just restored"))
             }
             Err(GpuTrainError::Train(error)) => {
-                // a non-finite loss: the run stops as on the CPU; the GPU half is not worth keeping
+                // a non-finite loss: the run stops as on the CPU, with the GPU's last weights where they can
+                // still be read; the GPU half is not worth keeping
                 progress.stopped = Some(error.to_string());
+                let _ = gpu.sync_run_async().await;
+                self.rollback = None;
                 self.session.restore_trainer(gpu.into_cpu());
                 progress.close(self.session.trainer().expect("just restored"))
             }
             Err(error) => {
                 self.session.restore_trainer(gpu.into_cpu());
-                self.fall_back(progress, synced, &error, now)
+                self.fallen_back(&error, now)
             }
+        }
+    }
+
+    /// The trainer holds the GPU run as it stands (just synced, or just uploaded): the new rollback point.
+    fn take_rollback(&mut self, trainer: &mut Trainer, now: &dyn Fn() -> f64) -> Result<(), GpuTrainError> {
+        let point = RollbackPoint::of(trainer).map_err(|e| GpuError::Device(format!("saving the run: {e}")))?;
+        self.rollback = Some(point);
+        self.synced_ms = now();
+        Ok(())
+    }
+
+    /// Before a request that needs the current model: syncs the parked GPU half's state into the trainer (a new
+    /// rollback point); a GPU that fails meanwhile rolls the run back, and the next progress says so.
+    async fn sync_if_behind(&mut self, now: &dyn Fn() -> f64) {
+        if !self.behind() {
+            return;
+        }
+        let (Ok(trainer), Some(state)) = (self.session.take_trainer(), self.parked.take()) else {
+            return;
+        };
+        let mut gpu = GpuTrainer::resume(trainer, state, false);
+        let synced = gpu.sync_run_async().await;
+        let (mut trainer, state) = gpu.park();
+        let synced = synced.and_then(|()| self.take_rollback(&mut trainer, now));
+        self.session.restore_trainer(trainer);
+        match synced {
+            Ok(()) => self.parked = Some(state),
+            Err(error) => self.pending_notice = Some(self.fall_back(&error)),
         }
     }
 
@@ -243,7 +336,7 @@ impl BackendSession {
                 let outcomes = gpu.flush_async().await?;
                 add_outcomes(progress, &outcomes, gpu);
                 let before = now();
-                progress.points.push(gpu.record_point_async(dataset).await?);
+                progress.points.push(gpu.evaluate_point_async(dataset).await?);
                 *eval_ms += now() - before;
             }
             if now() - start >= budget_ms {
@@ -252,34 +345,50 @@ impl BackendSession {
         }
         let outcomes = gpu.flush_async().await?;
         add_outcomes(progress, &outcomes, gpu);
-        // the CPU trainer holds this request's last weights: the other views, and a fallback, start there
-        gpu.sync_weights_async().await
+        Ok(())
     }
 
-    /// Training continues on the CPU from the trainer's weights (synced at step `synced`).
-    fn fall_back(
-        &mut self,
-        mut progress: Progress,
-        synced: usize,
-        error: &GpuTrainError,
-        now: &dyn Fn() -> f64,
-    ) -> Progress {
+    /// Rolls the run back to its last sync (weights, optimizer state, step, curves and batch order together)
+    /// and switches to the CPU: the notice, and the step the run went back to.
+    fn fall_back(&mut self, error: &GpuTrainError) -> (String, usize) {
         self.backend = Backend::Cpu;
         self.parked = None;
         self.spare = None;
         // a lost device is gone for good: the next WebGPU choice probes again
         self.webgpu = None;
+        let restored = self
+            .rollback
+            .take()
+            .map(|point| (point.step(), point.restore(self.session.dataset())));
+        let step = match restored {
+            Some((step, Ok(trainer))) => {
+                self.session.restore_trainer(trainer);
+                step
+            }
+            // no GPU step was taken (the device failed before): the trainer is where it was
+            _ => self.session.trainer().map_or(0, Trainer::steps_done),
+        };
         let notice = format!(
             "WebGPU failed ({error}). Training switched to the CPU (WebAssembly SIMD) from the weights synced at \
-             step {synced}; the data and the curves so far are kept."
+             step {step}, with the optimizer's state of that step; the data and the curves up to it are kept."
         );
-        let mut cpu = self.session.step(0, 0.0, now);
-        cpu.notice = Some(notice);
-        cpu.batches.append(&mut progress.batches);
-        cpu.points.append(&mut progress.points);
-        cpu.norms.append(&mut progress.norms);
-        cpu.images += progress.images;
-        cpu
+        (notice, step)
+    }
+
+    /// [`BackendSession::fall_back`] as the reply to a step request.
+    fn fallen_back(&mut self, error: &GpuTrainError, now: &dyn Fn() -> f64) -> Progress {
+        self.pending_notice = Some(self.fall_back(error));
+        let mut progress = self.session.step(0, 0.0, now);
+        self.tell(&mut progress);
+        progress
+    }
+
+    /// Puts a fallback's notice, not told yet, into `progress`.
+    fn tell(&mut self, progress: &mut Progress) {
+        if let Some((notice, step)) = self.pending_notice.take() {
+            progress.notice = Some(notice);
+            progress.rewound_to = Some(step);
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! - `results`: predictions, confusion matrix, gallery, classifying a picture;
 //! - `transfer`: the transfer experiment, stepped like training, beside the page's model;
 //! - `recovery`: snapshots of the run and resuming from one (the page's recovery from a dead worker);
+//! - `rollback`: a WebGPU run's last sync, where a failing GPU rolls the run back to;
 //! - [`error`]: why a request failed.
 pub mod activation_curves;
 mod activations;
@@ -26,6 +27,7 @@ pub mod presets;
 pub mod protocol;
 mod recovery;
 mod results;
+mod rollback;
 mod training;
 mod transfer;
 mod weights;
@@ -43,6 +45,7 @@ pub use page_config::{PageConfig, MAX_BATCH, MAX_STEPS};
 pub use presets::{presets, Preset};
 pub use protocol::*;
 pub use recovery::{trap, trap_message, TrapKind};
+pub use rollback::SYNC_MS;
 pub use weights::WEIGHTS_FILE;
 
 /// What the views work with: the trainer, the data, and a scratch batch (inputs and labels).

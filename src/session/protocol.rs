@@ -350,6 +350,10 @@ pub struct Progress {
     /// Something the user must hear about, e.g. that training fell back to the CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// The run went back to this step (a failed GPU's last sync, see `BackendSession`): the steps and curve
+    /// points after it are gone, and these steps follow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewound_to: Option<usize>,
 }
 
 /// Summary statistics and a histogram of one tensor.

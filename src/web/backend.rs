@@ -107,3 +107,11 @@ pub fn fell_back(app: &Shared, notice: &str) {
     let _ = set_error(&document, "train-message", notice);
     let _ = set_text(&document, "backend-status", "WebGPU failed: training on the CPU.");
 }
+
+/// The worker rolled the run back to `step`, its last sync with the GPU: the curves drop what came after it.
+pub fn rewind(app: &Shared, step: usize) {
+    let mut this = app.borrow_mut();
+    this.run.batches.retain(|&(batch_step, _)| batch_step <= step);
+    this.run.points.retain(|point| point.step <= step);
+    this.network.rewind(step);
+}

@@ -42,6 +42,14 @@ pub struct NetworkViews {
     kernel_layers: Vec<usize>,
 }
 
+impl NetworkViews {
+    /// The run went back to `step` (a failed GPU's last sync): the norms of later steps are gone.
+    pub fn rewind(&mut self, step: usize) {
+        self.norms.retain(|norms| norms.step <= step);
+        self.followed_step = self.followed_step.min(step);
+    }
+}
+
 pub fn wire(app: &Shared) -> Result<(), JsValue> {
     listen(app, "norm-kind", "change", {
         let weak = std::rc::Rc::downgrade(app);

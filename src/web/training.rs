@@ -153,6 +153,9 @@ pub fn on_progress(app: &Shared, reply: Response) {
     if let Some(notice) = &progress.notice {
         super::backend::fell_back(app, notice);
     }
+    if let Some(step) = progress.rewound_to {
+        super::backend::rewind(app, step);
+    }
     let finished = progress.finished;
     let stopped = progress.stopped.clone();
     {
