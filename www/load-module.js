@@ -2,18 +2,31 @@
 // JavaScript glue and the module are asked for with `?v=BUILD` (the service worker answers from that build's
 // cache), and the module's `backprop-lab-build` section (scripts/stamp-build.mjs) must name the same build, so
 // a page never runs another build's WebAssembly. `build` is empty in an unstamped build: nothing is checked.
-export async function loadModule(build) {
+// `simd` picks one of the two builds of the module (www/simd-builds.js): the page detects it, and passes its
+// choice to its workers (src/web/rpc.rs), so that all of them run the same code. The module's own
+// `backprop-lab-simd` section must say the kind that was asked for.
+import './simd-builds.js';
+
+export async function loadModule(build, simd = self.backpropLabBuilds.detect()) {
+  const files = self.backpropLabBuilds.files[simd];
+  if (!files) throw new Error(`expected the module kind relaxed-simd or simd128, found '${simd}'`);
   const version = build ? `?v=${build}` : '';
-  const glue = await import(`./backprop-lab.js${version}`);
-  const url = new URL(`./backprop-lab_bg.wasm${version}`, import.meta.url);
+  const glue = await import(`./${files.glue}${version}`);
+  const url = new URL(`./${files.wasm}${version}`, import.meta.url);
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`backprop-lab_bg.wasm: expected the module, found HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`${files.wasm}: expected the module, found HTTP ${response.status}`);
   const module = await WebAssembly.compile(await response.arrayBuffer());
-  const [section] = WebAssembly.Module.customSections(module, 'backprop-lab-build');
-  const found = section ? new TextDecoder().decode(section) : '';
+  const found = section(module, 'backprop-lab-build');
   if (build && found !== build) {
     throw new Error(`stale code: this page is build ${build}, the WebAssembly it got is build ${found || '(none)'}; reload the page`);
   }
+  const kind = section(module, 'backprop-lab-simd');
+  if (kind !== simd) throw new Error(`${files.wasm}: expected the ${simd} module, found ${kind || 'a module that does not say'}`);
   const exports = await glue.default({ module_or_path: module });
-  return { glue, build: found, memory: exports.memory };
+  return { glue, build: found, simd, memory: exports.memory };
+}
+
+function section(module, name) {
+  const [bytes] = WebAssembly.Module.customSections(module, name);
+  return bytes ? new TextDecoder().decode(bytes) : '';
 }

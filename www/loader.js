@@ -3,10 +3,24 @@
 // `pattern_script` points here), so that the page's Content-Security-Policy can refuse every inline script.
 import { loadModule } from './load-module.js';
 
+// The page's line about the module it runs.
+const BUILD_INFO = {
+  'relaxed-simd': 'WebAssembly with relaxed SIMD (fused multiply-add in the matrix products)',
+  simd128: 'WebAssembly with SIMD128 (this browser has no relaxed SIMD)',
+};
+
 const build = document.querySelector('meta[name="backprop-lab-build"]')?.content ?? '';
 try {
-  const { build: wasmBuild, memory } = await loadModule(build);
+  // Which of the two modules runs (www/simd-builds.js), said before the module starts: its start function
+  // starts the training workers, which load the same one (src/web/rpc.rs).
+  const simd = self.backpropLabBuilds.detect();
+  document.documentElement.dataset.wasmSimd = simd;
+  const { build: wasmBuild, memory } = await loadModule(build, simd);
   document.documentElement.dataset.wasmBuild = wasmBuild;
+  // For the tests (tests/e2e/relaxed.test.mjs): the kind of module the page runs (its section said so).
+  globalThis.backpropLabSimd = simd;
+  const info = document.getElementById('build-info');
+  if (info) info.textContent = `${BUILD_INFO[simd]}${wasmBuild ? `, build ${wasmBuild}` : ''}.`;
   // For measurements (scripts/soak): the module's memory.
   globalThis.backpropLabMemory = memory;
 } catch (error) {

@@ -8,6 +8,10 @@
 //   the old build keeps getting its own files), else from the network.
 // - Everything else (the page itself, the loader, the style sheet) comes from the network first, and from this
 //   build's cache when the network is gone: the page and its module are then both this build's.
+// - Of the two builds of the module (www/simd-builds.js), only the one this browser runs is kept: the
+//   service worker detects it as the page does (same engine, same answer); the other is never downloaded.
+importScripts('simd-builds.js');
+
 const BUILD = 'unstamped';
 const PREFIX = 'backprop-lab-';
 const CACHE = PREFIX + BUILD;
@@ -41,7 +45,12 @@ async function keepBuild() {
   if (manifest.build !== BUILD) {
     throw new Error(`build.json: expected build ${BUILD}, found ${manifest.build} (the site is being updated)`);
   }
-  const files = await Promise.all(Object.entries(manifest.files).map(async ([file, digest]) => {
+  const chosen = self.backpropLabBuilds.detect();
+  const unused = new Set(Object.entries(self.backpropLabBuilds.files)
+    .filter(([kind]) => kind !== chosen)
+    .flatMap(([, { glue, wasm }]) => [glue, wasm]));
+  const wanted = Object.entries(manifest.files).filter(([file]) => !unused.has(file));
+  const files = await Promise.all(wanted.map(async ([file, digest]) => {
     const response = await fetch(file, { cache: 'no-store' });
     const found = response.ok ? await sha256(await response.clone().arrayBuffer()) : `HTTP ${response.status}`;
     if (found !== digest) throw new Error(`${file}: expected build ${BUILD}'s file, found another (${found})`);

@@ -7,10 +7,14 @@
 import { inflateFiles, inflated } from './inflate.js';
 import { loadModule } from './load-module.js';
 
-// The page starts this file as `worker.js?v=BUILD`: the worker loads the WebAssembly of the page's build.
-const { glue, build, memory } = await loadModule(new URL(import.meta.url).searchParams.get('v') ?? '');
-// For the tests and measurements (tests/e2e/update.test.mjs, scripts/soak): this worker's build and memory.
+// The page starts this file as `worker.js?v=BUILD&simd=KIND`: the worker loads the WebAssembly of the page's
+// build, the same one of its two modules as the page (www/simd-builds.js).
+const query = new URL(import.meta.url).searchParams;
+const { glue, build, simd, memory } = await loadModule(query.get('v') ?? '', query.get('simd') ?? undefined);
+// For the tests and measurements (tests/e2e/update.test.mjs, relaxed.test.mjs, scripts/soak): this worker's
+// build, module kind and memory.
 self.backpropLabBuild = build;
+self.backpropLabSimd = simd;
 self.backpropLabMemory = memory;
 // For the tests and measurements (tests/e2e/archive.test.mjs): how the last gzipped files were inflated.
 self.backpropLabInflated = inflated;

@@ -18,6 +18,7 @@
 //! - [`classroom`]: the one-screen classroom view: the chart at its box's size, views opened beside;
 //! - [`view`]: drawing replies into the page;
 //! - [`weights`]: download and load weights, save and resume runs;
+//! - [`simd_kind`]: which of the two modules this is (SIMD128 or relaxed SIMD), as a custom section;
 //! - [`worker`]: [`WorkerSession`], the session inside the worker (`www/worker.js`);
 //! - [`package`]: [`Lab`], the engine's JavaScript API for the npm package (`pkg/`).
 use wasm_bindgen::prelude::*;
@@ -38,6 +39,7 @@ pub mod panels;
 pub mod parallel;
 pub mod recovery;
 pub mod rpc;
+pub mod simd_kind;
 pub mod stored;
 pub mod stored_idb;
 pub mod training;

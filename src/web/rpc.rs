@@ -113,8 +113,9 @@ pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// `worker.js?v=BUILD`: the worker loads the WebAssembly of the page's own build (see www/load-module.js);
-/// plain `worker.js` in an unstamped build.
+/// `worker.js?v=BUILD&simd=KIND`: the worker loads the WebAssembly of the page's own build (see
+/// www/load-module.js), and the same of its two modules as the page (`data-wasm-simd`, set by www/loader.js);
+/// without `v` in an unstamped build.
 fn worker_url(document: &web_sys::Document) -> String {
     let build = document
         .query_selector("meta[name=backprop-lab-build]")
@@ -122,10 +123,19 @@ fn worker_url(document: &web_sys::Document) -> String {
         .flatten()
         .and_then(|meta| meta.get_attribute("content"))
         .unwrap_or_default();
-    if build.is_empty() {
+    let simd = document
+        .document_element()
+        .and_then(|root| root.get_attribute("data-wasm-simd"))
+        .unwrap_or_default();
+    let query: Vec<String> = [("v", build), ("simd", simd)]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    if query.is_empty() {
         "./worker.js".into()
     } else {
-        format!("./worker.js?v={build}")
+        format!("./worker.js?{}", query.join("&"))
     }
 }
 
