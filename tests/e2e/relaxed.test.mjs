@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launch, ready, screenshotDir, url, watch } from './support.mjs';
+import { launch, ready, screenshotDir, url, watch, withoutRelaxedSimd } from './support.mjs';
 
 const MODULES = { 'relaxed-simd': 'backprop-lab-relaxed_bg.wasm', simd128: 'backprop-lab_bg.wasm' };
 // A shared link: evaluations every 5 steps, SGD at 1e-4 (MLP 3072-100-10, batch 200, seed 42), 20 steps: 4 rows
@@ -18,20 +18,6 @@ const STEPS = 20;
 let browser;
 const problems = [];
 const runs = {};
-
-// An engine without relaxed SIMD: a module using f32x4.relaxed_madd (0xfd 0x85 0x02) does not validate.
-const withoutRelaxedSimd = () => {
-  const validate = WebAssembly.validate.bind(WebAssembly);
-  WebAssembly.validate = (source, ...rest) => {
-    const bytes = ArrayBuffer.isView(source)
-      ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
-      : new Uint8Array(source);
-    for (let i = 0; i + 2 < bytes.length; i++) {
-      if (bytes[i] === 0xfd && bytes[i + 1] === 0x85 && bytes[i + 2] === 0x02) return false;
-    }
-    return validate(source, ...rest);
-  };
-};
 
 // Opens the link in a context of its own, trains STEPS steps with Step ×10 and returns what ran and the curves.
 async function train(name, { emulateNoRelaxed }) {

@@ -77,3 +77,19 @@ export const recordLongTasks = () => {
     for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, duration: entry.duration });
   }).observe({ type: 'longtask', buffered: true });
 };
+
+// An init script: the page's engine as one without relaxed SIMD, whose WebAssembly.validate refuses a module
+// using f32x4.relaxed_madd (0xfd 0x85 0x02); www/simd-builds.js then picks the SIMD128 module. It reaches the
+// page only (workers and service workers have no init scripts): the page tells its workers its choice.
+export const withoutRelaxedSimd = () => {
+  const validate = WebAssembly.validate.bind(WebAssembly);
+  WebAssembly.validate = (source, ...rest) => {
+    const bytes = ArrayBuffer.isView(source)
+      ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+      : new Uint8Array(source);
+    for (let i = 0; i + 2 < bytes.length; i++) {
+      if (bytes[i] === 0xfd && bytes[i + 1] === 0x85 && bytes[i + 2] === 0x02) return false;
+    }
+    return validate(source, ...rest);
+  };
+};
