@@ -261,3 +261,29 @@ fn a_lost_device_rolls_the_run_back_to_its_last_sync_and_continues_as_the_uninte
     let steps: Vec<usize> = trainer.curves().iter().map(|p| p.step).collect();
     assert_eq!(steps, (1..=STEPS / 5).map(|i| 5 * i).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_device_lost_before_a_snapshot_gives_the_snapshot_of_the_last_sync_and_the_next_steps_say_so() {
+    if common_gpu::gpu().is_none() {
+        return;
+    }
+    let mut run = GpuRun::new(OptimizerKind::Adam);
+    run.steps(4);
+    run.later(SYNC_MS);
+    run.steps(4);
+    assert_eq!((run.steps(3).steps_done, run.session.synced_step()), (11, Some(8)));
+    assert!(matches!(run.ask(Request::LoseDevice), Response::Backends(_)));
+    // the snapshot's sync fails: the run goes back to step 8, and that is what the snapshot holds
+    match run.ask(Request::SaveRun) {
+        Response::Snapshot { step, .. } => assert_eq!(step, 8),
+        other => panic!("expected a snapshot, found {other:?}"),
+    }
+    assert_eq!(run.session.backend(), Backend::Cpu);
+    let next = run.steps(3);
+    let notice = next.notice.clone().expect("the fallback told with the next steps");
+    assert!(notice.contains("synced at step 8"), "{notice}");
+    assert_eq!(next.rewound_to, Some(8));
+    let steps: Vec<usize> = next.batches.iter().map(|b| b.step).collect();
+    assert_eq!((steps, next.steps_done), (vec![9, 10, 11], 11));
+    assert!(run.steps(1).notice.is_none(), "told once");
+}

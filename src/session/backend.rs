@@ -101,9 +101,9 @@ impl BackendSession {
         pixels: &[u8],
         now: &dyn Fn() -> f64,
     ) -> Reply {
-        // behind the GPU, only requests that leave the model alone come here: its weights go up again only
-        // when the CPU copy is current
-        self.touched |= !self.behind();
+        // behind the GPU, only requests that leave the model alone come here; a request that may have changed
+        // the current model's weights (its running statistics, say) sends them up again before the next step
+        self.touched |= needs_current_model(&request) && !self.behind();
         let mut reply = self.session.dispatch(request, files, pixels, now);
         if let Response::Progress(progress) = &mut reply.response {
             self.tell(progress);
@@ -290,6 +290,9 @@ impl BackendSession {
 
     /// The trainer holds the GPU run as it stands (just synced, or just uploaded): the new rollback point.
     fn take_rollback(&mut self, trainer: &mut Trainer, now: &dyn Fn() -> f64) -> Result<(), GpuTrainError> {
+        // one copy of the run at a time (a large model's is tens of MB); without one a fallback keeps the
+        // trainer, which holds the same run now
+        self.rollback = None;
         let point = RollbackPoint::of(trainer).map_err(|e| GpuError::Device(format!("saving the run: {e}")))?;
         self.rollback = Some(point);
         self.synced_ms = now();
