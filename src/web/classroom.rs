@@ -1,6 +1,6 @@
 //! The classroom view (www/style.css, from [`CLASSROOM_MIN_WIDTH`] px wide with `Classroom view` ticked): one
 //! screen with data, model, training and the gradient check, and one other view beside them, chosen with the
-//! `Beside the curves` radio buttons. Here: the chart drawn at the size the layout gives it, and the controls
+//! `Beside the curves` radio buttons. Here: the charts drawn at the size the layout gives them, and the controls
 //! that open a view beside (the gradient table's button, a click on a layer of the model diagram).
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, HtmlCanvasElement, HtmlInputElement, ResizeObserver};
@@ -17,16 +17,23 @@ pub fn wire(app: &Shared) -> Result<(), JsValue> {
     on_click(app, "gradcheck-beside", |app| {
         show_beside(&app.borrow().document, "beside-gradients");
     })?;
-    // Whatever changes the chart's box (the window, Large type, the classroom toggle, a longer status line
-    // above it) redraws it at the new size.
+    // Whatever changes a chart's box (the window, Large type, the classroom toggle, a longer status line
+    // above it, the choice of the view beside) redraws it at the new size.
+    redraw_on_resize(app, "curves", |app| super::training::redraw(app, true))?;
+    redraw_on_resize(app, "transfer-curves", super::transfer::redraw)?;
+    redraw_on_resize(app, "experiment-curves", super::experiments::redraw)
+}
+
+/// Calls `redraw` whenever the box of the element `id` changes size.
+fn redraw_on_resize(app: &Shared, id: &str, redraw: fn(&Shared)) -> Result<(), JsValue> {
     let weak = std::rc::Rc::downgrade(app);
     let on_resize = Closure::<dyn FnMut()>::new(move || {
         if let Some(app) = weak.upgrade() {
-            super::training::redraw(&app, true);
+            redraw(&app);
         }
     });
     let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref())?;
-    observer.observe(&element(&app.borrow().document, "curves")?);
+    observer.observe(&element(&app.borrow().document, id)?);
     // The page's lifetime: never disconnected.
     on_resize.forget();
     Ok(())
@@ -49,12 +56,18 @@ pub fn show_beside(document: &Document, id: &str) {
     }
 }
 
-/// Gives the chart canvas the pixel size it is drawn at: in the classroom view the box the layout gives it
-/// (so that its text stays legible at any screen size), elsewhere its own fixed size. Returns the size its text
-/// is drawn in: in the classroom view the page's (Large type enlarges the chart too), elsewhere the chart's
-/// own. Called before every redraw.
+/// Gives the chart canvas the pixel size it is drawn at (see [`fit_canvas`]). Called before every redraw.
 pub fn fit_chart(document: &Document) -> Option<u32> {
-    let canvas = typed::<HtmlCanvasElement>(document, "curves").ok()?;
+    fit_canvas(document, "curves", CHART_SIZE)
+}
+
+/// Gives the chart canvas `id` the pixel size it is drawn at: in the classroom view the box the layout gives it
+/// (so that its text stays legible and unstretched at any screen size), elsewhere its own fixed `size`. Returns
+/// the size its text is drawn in: in the classroom view the page's (Large type enlarges the chart too),
+/// elsewhere the chart's own. A canvas the classroom view hides keeps its size; the resize observer of
+/// [`wire`] redraws it when it is shown.
+pub fn fit_canvas(document: &Document, id: &str, size: (u32, u32)) -> Option<u32> {
+    let canvas = typed::<HtmlCanvasElement>(document, id).ok()?;
     let classroom = active(document);
     let (width, height) = if classroom {
         let (width, height) = (canvas.client_width(), canvas.client_height());
@@ -63,7 +76,7 @@ pub fn fit_chart(document: &Document) -> Option<u32> {
         }
         (width as u32, height as u32)
     } else {
-        CHART_SIZE
+        size
     };
     if canvas.width() != width {
         canvas.set_width(width);

@@ -2,7 +2,7 @@
 //! row's final test accuracy next to the report's, and every row's test-accuracy curve overlaid.
 use wasm_bindgen::prelude::*;
 
-use super::app::{on_click, report, Shared};
+use super::app::{on_click, report, App, Shared};
 use super::form::configure;
 use super::training::update_counters;
 use super::view::{self, element};
@@ -111,6 +111,7 @@ pub fn stop(app: &Shared) {
     update_counters(app);
 }
 
+/// The table of the queue's rows and the chart of their curves.
 fn render(app: &Shared) {
     let this = app.borrow();
     let document = &this.document;
@@ -134,9 +135,20 @@ fn render(app: &Shared) {
             let _ = view::append(document, &tr, "td", &cell, None);
         }
     }
-    if let Err(error) =
-        view::draw_experiment_chart("experiment-curves", &this.queue.curves, "test accuracy, Table 1 rows")
-    {
+    draw_chart(&this);
+}
+
+/// Redraws the chart (at a new size) once the queue has run; before, the canvas stays blank.
+pub fn redraw(app: &Shared) {
+    let this = app.borrow();
+    if !this.queue.rows.is_empty() {
+        draw_chart(&this);
+    }
+}
+
+fn draw_chart(this: &App) {
+    let (runs, title) = (&this.queue.curves, "test accuracy, Table 1 rows");
+    if let Err(error) = view::draw_experiment_chart(&this.document, "experiment-curves", runs, title) {
         report("could not draw the experiments", &error);
     }
 }

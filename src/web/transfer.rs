@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, HtmlButtonElement, HtmlInputElement};
 
-use super::app::{now_ms, on_click, report, Shared};
+use super::app::{now_ms, on_click, report, App, Shared};
 use super::rpc::send;
 use super::view::{self, element, grouped, set_error, set_text, typed};
 use crate::session::{Request, Response, TransferProgress};
@@ -185,13 +185,26 @@ fn render(app: &Shared, chart: bool) {
             report("could not show the transfer table", &error);
         }
     }
-    if !chart {
-        return;
+    if chart {
+        draw_chart(&this);
     }
+}
+
+/// Redraws the chart (at a new size) once the experiment has started; before, the canvas stays blank.
+pub fn redraw(app: &Shared) {
+    let this = app.borrow();
+    if !this.transfer.curves.is_empty() {
+        draw_chart(&this);
+    }
+}
+
+/// The overlaid test-accuracy curves of the downstream runs.
+fn draw_chart(this: &App) {
+    let progress = &this.transfer.latest;
     let downstream: Vec<(String, Vec<CurvePoint>)> = progress
         .plan
         .iter()
-        .zip(&state.curves)
+        .zip(&this.transfer.curves)
         .filter(|(run, _)| run.start.is_some())
         .map(|(run, curve)| (run.label.clone(), curve.clone()))
         .collect();
@@ -199,7 +212,7 @@ fn render(app: &Shared, chart: bool) {
         "test accuracy on the {} vehicle test images",
         grouped(progress.target_test_images)
     );
-    if let Err(error) = view::draw_experiment_chart("transfer-curves", &downstream, &title) {
+    if let Err(error) = view::draw_experiment_chart(&this.document, "transfer-curves", &downstream, &title) {
         report("could not draw the transfer curves", &error);
     }
 }

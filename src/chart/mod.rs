@@ -1,8 +1,13 @@
 //! Loss and accuracy curves drawn with plotters on any backend: a PNG in the CLI, a canvas in the page.
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::train::CurvePoint;
+use legend::{emptiest_corner, legend_rows};
+
+mod legend;
 
 const TRAIN_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const TEST_COLOUR: RGBColor = RGBColor(214, 39, 40);
@@ -110,7 +115,7 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
     let (width, height) = root.dim_in_pixel();
     let text = extras.text_px.unwrap_or(12).clamp(8, 40);
     let root = if height >= SHORT_CHART {
-        root.titled(title, ("sans-serif", text * 5 / 3))?
+        titled(root, title, text)?
     } else {
         root.clone()
     };
@@ -164,51 +169,36 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
         last_step,
     };
     for (panel, (name, train_series, test_series, train, test, y_max)) in panels.iter().zip(series) {
-        let mut chart = ChartBuilder::on(panel)
-            .margin(10)
-            // room for half of the last step's label
-            .margin_right(text * 2)
-            .x_label_area_size(text * 3)
-            .y_label_area_size(text * 25 / 6)
-            .build_cartesian_2d(0.0..last_step, 0.0..y_max)?;
-        // As many labels as fit (about one per 6 characters across and 2.5 lines up); whole steps without a
-        // decimal point.
-        let (across, up) = (width / 2 / (text * 6), height / (text * 5 / 2));
-        chart
-            .configure_mesh()
-            .label_style(("sans-serif", text))
-            .axis_desc_style(("sans-serif", text))
-            .x_labels((across as usize).clamp(2, 10))
-            .y_labels((up as usize).clamp(3, 10))
-            .x_label_formatter(&|step| {
-                // (0.6000000000000001 reads 0.6)
-                let label = format!("{step:.2}");
-                label.trim_end_matches('0').trim_end_matches('.').to_owned()
-            })
-            .x_desc("step")
-            .y_desc(name)
-            .draw()?;
+        let mut chart = step_chart(panel, text, last_step, y_max)?;
+        draw_step_mesh(&mut chart, text, (width / 2, height), name, true)?;
         layout.panels.push(chart.plotting_area().get_pixel_range().0);
+        // every labelled line drawn (the legend goes where it covers the fewest of them) and its label
+        let mut drawn: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
         if name == "loss" && !batch_losses.is_empty() && shown(Series::BatchLoss) {
-            let line = batch_losses
+            let line: Vec<(f64, f64)> = batch_losses
                 .iter()
                 .map(|&(s, l)| (s as f64, l.min(max_loss)))
-                .filter(|(_, l)| l.is_finite());
+                .filter(|(_, l)| l.is_finite())
+                .collect();
             chart
-                .draw_series(LineSeries::new(line, BATCH_COLOUR.stroke_width(1)))?
+                .draw_series(LineSeries::new(line.iter().copied(), BATCH_COLOUR.stroke_width(1)))?
                 .label(Series::BatchLoss.label())
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BATCH_COLOUR.stroke_width(1)));
+            drawn.push((Series::BatchLoss.label().to_string(), line));
         }
         for (index, (label, points)) in extras.overlays.iter().enumerate() {
             let colour = Palette99::pick(index + 2).to_rgba();
-            let line = points
+            let line: Vec<(f64, f64)> = points
                 .iter()
                 .map(|p| (p.step as f64, test(p)))
-                .filter(|(_, v)| v.is_finite());
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            let label = format!("{label}: test {name}");
             chart
-                .draw_series(LineSeries::new(line, colour.stroke_width(1)))?
-                .label(format!("{label}: test {name}"))
+                .draw_series(LineSeries::new(line.iter().copied(), colour.stroke_width(1)))?
+                .label(label.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1)));
+            drawn.push((label, line));
         }
         for (series, colour, value) in [(train_series, TRAIN_COLOUR, train), (test_series, TEST_COLOUR, test)] {
             if !shown(series) {
@@ -224,6 +214,7 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
                 .label(series.label())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
             chart.draw_series(line.iter().map(|&(x, y)| Circle::new((x, y), 2, colour.filled())))?;
+            drawn.push((series.label().to_string(), line));
         }
         for (step, label) in &extras.markers {
             let x = *step as f64;
@@ -237,8 +228,26 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
                 ("sans-serif", text + 1).into_font().color(&MARKER_COLOUR),
             )))?;
         }
+        // the legend's size as plotters lays it out (a 30 px sample, 10 px margins, lines of about 1.25 em), as
+        // fractions of the plot
+        let mut label_width = 0;
+        for (label, _) in &drawn {
+            label_width = label_width.max(
+                panel
+                    .estimate_text_size(label, &TextStyle::from(("sans-serif", text).into_font()))?
+                    .0,
+            );
+        }
+        let (plot_width, plot_height) = chart.plotting_area().dim_in_pixel();
+        let legend = (
+            f64::from(label_width + 55) / f64::from(plot_width.max(1)),
+            f64::from(drawn.len() as u32 * text * 5 / 4 + 25) / f64::from(plot_height.max(1)),
+        );
+        let scale = |&(x, y): &(f64, f64)| (x / last_step, y / y_max);
+        let lines: Vec<Vec<(f64, f64)>> = drawn.iter().map(|(_, line)| line.iter().map(scale).collect()).collect();
         chart
             .configure_series_labels()
+            .position(emptiest_corner(&lines, legend).position())
             .label_font(("sans-serif", text))
             .border_style(BLACK)
             .background_style(WHITE.mix(0.8))
@@ -248,51 +257,134 @@ pub fn draw_curves_with_extras<DB: DrawingBackend>(
     Ok(layout)
 }
 
-/// Test accuracy vs step of several runs on one chart (the experiments view), one colour each.
+/// Test accuracy vs step of several runs on one chart (the experiments' views), one colour each. The legend
+/// lies below the plot, its entries in rows across, so it covers no curve wherever the runs go. `text_px` as in
+/// [`CurveExtras::text_px`].
 pub fn draw_accuracy_overlay<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     runs: &[(String, Vec<CurvePoint>)],
     title: &str,
+    text_px: Option<u32>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
-    let root = root.titled(title, ("sans-serif", 20))?;
+    let text = text_px.unwrap_or(12).clamp(8, 40);
+    let root = titled(root, title, text)?;
+    let (width, height) = root.dim_in_pixel();
     let last_step = runs
         .iter()
         .flat_map(|(_, points)| points.last().map(|p| p.step))
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..last_step, 0.0..1.0)?;
+    // The legend's entries: a line in the run's colour, then its label; as many per row as fit under the plot.
+    let label_style = TextStyle::from(("sans-serif", text).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let (sample, gap) = (text * 2, text * 2);
+    let mut widths = Vec::with_capacity(runs.len());
+    for (label, _) in runs {
+        widths.push(sample + root.estimate_text_size(label, &label_style)?.0);
+    }
+    let left = CHART_MARGIN + y_label_width(text);
+    let rows = legend_rows(&widths, width.saturating_sub(left + CHART_MARGIN), gap);
+    let line_height = text * 3 / 2;
+    let legend_height = rows.len() as u32 * line_height;
+    let (plot, legend) = root.split_vertically(height.saturating_sub(legend_height));
+    let mut chart = step_chart(&plot, text, last_step, 1.0)?;
     // no minor grid lines: the page redraws this chart while experiments run, and they are most of its strokes
-    chart
-        .configure_mesh()
-        .max_light_lines(0)
-        .x_desc("step")
-        .y_desc("test accuracy")
-        .draw()?;
-    for (index, (label, points)) in runs.iter().enumerate() {
-        let colour = Palette99::pick(index).to_rgba();
-        let line: Vec<(f64, f64)> = points
+    draw_step_mesh(&mut chart, text, plot.dim_in_pixel(), "test accuracy", false)?;
+    let colour = |index: usize| Palette99::pick(index).to_rgba();
+    for (index, (_, points)) in runs.iter().enumerate() {
+        let line = points
             .iter()
             .map(|p| (p.step as f64, p.test_accuracy))
-            .filter(|(_, v)| v.is_finite())
-            .collect();
-        chart
-            .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
-            .label(label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            .filter(|(_, v)| v.is_finite());
+        chart.draw_series(LineSeries::new(line, colour(index).stroke_width(2)))?;
     }
-    if !runs.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.8))
-            .draw()?;
+    for (row, entries) in rows.iter().enumerate() {
+        let y = (row as u32 * line_height + line_height / 2) as i32;
+        let mut x = left as i32;
+        for &index in entries {
+            let line_end = x + (sample - text / 2) as i32;
+            legend.draw(&PathElement::new(
+                vec![(x, y), (line_end, y)],
+                colour(index).stroke_width(2),
+            ))?;
+            legend.draw_text(&runs[index].0, &label_style, (x + sample as i32, y))?;
+            x += (widths[index] + gap) as i32;
+        }
     }
     root.present()
+}
+
+/// `root` below a title in type 5/3 the size of `text`, or smaller down to `text` where a narrow chart (an
+/// experiment's beside the curves) would cut it at both ends.
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    text: u32,
+) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let large = text * 5 / 3;
+    let room = root.dim_in_pixel().0.saturating_sub(2 * CHART_MARGIN);
+    let (width, _) = root.estimate_text_size(title, &TextStyle::from(("sans-serif", large).into_font()))?;
+    let size = if width <= room {
+        large
+    } else {
+        (large as u64 * room as u64 / width.max(1) as u64) as u32
+    };
+    root.titled(title, ("sans-serif", size.max(text)))
+}
+
+/// The space around a step chart's plot (pixels), besides its axes' labels.
+const CHART_MARGIN: u32 = 10;
+
+/// The width of a step chart's y axis labels and description for text of `text` pixels.
+fn y_label_width(text: u32) -> u32 {
+    text * 25 / 6
+}
+
+/// A chart of values (y) against the step (x), both as f64.
+type StepChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart of values against the step on `area`, from step 0 to `last_step`: room below and left for the
+/// axes' labels, and on the right for half of the last step's label (centred on the plot's right edge).
+fn step_chart<'a, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: u32,
+    last_step: f64,
+    y_max: f64,
+) -> Result<StepChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    ChartBuilder::on(area)
+        .margin(CHART_MARGIN)
+        .margin_right(text * 2)
+        .x_label_area_size(text * 3)
+        .y_label_area_size(y_label_width(text))
+        .build_cartesian_2d(0.0..last_step, 0.0..y_max)
+}
+
+/// A step chart's grid and axes: as many labels as fit on an area of `size` pixels (about one per 6
+/// characters across and 2.5 lines up), whole steps without a decimal point; minor grid lines with
+/// `light_lines`.
+fn draw_step_mesh<DB: DrawingBackend>(
+    chart: &mut StepChart<'_, DB>,
+    text: u32,
+    (width, height): (u32, u32),
+    y_description: &str,
+    light_lines: bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (across, up) = (width / (text * 6), height / (text * 5 / 2));
+    let mut mesh = chart.configure_mesh();
+    if !light_lines {
+        mesh.max_light_lines(0);
+    }
+    mesh.label_style(("sans-serif", text))
+        .axis_desc_style(("sans-serif", text))
+        .x_labels((across as usize).clamp(2, 10))
+        .y_labels((up as usize).clamp(3, 10))
+        .x_label_formatter(&|step| {
+            // (0.6000000000000001 reads 0.6)
+            let label = format!("{step:.2}");
+            label.trim_end_matches('0').trim_end_matches('.').to_owned()
+        })
+        .x_desc("step")
+        .y_desc(y_description)
+        .draw()
 }
