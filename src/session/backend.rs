@@ -28,7 +28,8 @@ pub struct BackendSession {
     backend: Backend,
     /// The GPU half of the run, parked between step requests.
     parked: Option<GpuState>,
-    /// A request other than a step came since the GPU half was parked (the weights may have changed).
+    /// A request that reads or changes the model came since the GPU half was parked (the weights may have
+    /// changed: they go up again before the next step).
     touched: bool,
     /// The run at its last sync of the GPU's state (see [`super::rollback`]), and when that was.
     rollback: Option<RollbackPoint>,
@@ -305,7 +306,11 @@ impl BackendSession {
         if !self.behind() {
             return;
         }
-        let (Ok(trainer), Some(state)) = (self.session.take_trainer(), self.parked.take()) else {
+        let Some(state) = self.parked.take() else {
+            return;
+        };
+        let Ok(trainer) = self.session.take_trainer() else {
+            self.parked = Some(state); // no run to sync into (a GPU half is parked only beside one)
             return;
         };
         let mut gpu = GpuTrainer::resume(trainer, state, false);
