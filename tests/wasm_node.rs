@@ -6,6 +6,9 @@
 use backprop_lab::{data, gradcheck, web};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+#[path = "common/synthetic_bytes.rs"]
+mod synthetic_bytes;
+
 #[wasm_bindgen_test]
 fn every_standard_gradient_check_passes_in_wasm() {
     let results = gradcheck::standard_suite(web::GRADCHECK_SEED);
@@ -42,6 +45,18 @@ fn default_synthetic_dataset_has_one_label_per_image_in_wasm() {
             dataset.name,
             split.images.len(),
             split.labels.len()
+        );
+    }
+}
+
+/// The page generates its data set in wasm (vectorised with simd128): the same bytes as natively.
+#[wasm_bindgen_test]
+fn the_generated_data_set_has_the_same_bytes_in_wasm() {
+    for (config, fingerprint) in synthetic_bytes::PINNED {
+        assert_eq!(
+            data::synthetic(&config).fingerprint(),
+            fingerprint,
+            "{config:?}: expected the pinned bytes, found others"
         );
     }
 }

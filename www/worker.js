@@ -1,16 +1,22 @@
 // The training worker: loads the same wasm module as the page and hands every message to the Rust
 // session (`WorkerSession`, src/web/worker.rs), so training never blocks the page. The protocol (the
 // request and response are the typed `Request` / `Response` of src/session/protocol.rs as JS values):
-// page → worker { id, request, files: [{ name, bytes: Uint8Array }], pixels: Uint8Array }
+// page → worker { module } first (the compiled WebAssembly.Module), then
+//   { id, request, files: [{ name, bytes: Uint8Array }], pixels: Uint8Array }
 // worker → page { id, response, pixels: Uint8Array } (and once { ready: true } after loading); when the
 // module traps, { panic } (from the panic hook, if it was a panic) then { id, trapped } and the worker closes.
 import { inflateFiles, inflated } from './inflate.js';
 import { loadModule } from './load-module.js';
 
 // The page starts this file as `worker.js?v=BUILD&simd=KIND`: the worker loads the WebAssembly of the page's
-// build, the same one of its two modules as the page (www/simd-builds.js).
+// build, the same one of its two modules as the page (www/simd-builds.js). The page's first message hands it the
+// module the page compiled (`{ module }`, src/web/rpc.rs): listened for before anything is awaited, so that it
+// cannot arrive unheard.
+const handed = new Promise((resolve) => {
+  self.addEventListener('message', ({ data }) => resolve(data?.module instanceof WebAssembly.Module ? data.module : null), { once: true });
+});
 const query = new URL(import.meta.url).searchParams;
-const { glue, build, simd, memory } = await loadModule(query.get('v') ?? '', query.get('simd') ?? undefined);
+const { glue, build, simd, memory } = await loadModule(query.get('v') ?? '', query.get('simd') ?? undefined, handed);
 // For the tests and measurements (tests/e2e/update.test.mjs, relaxed.test.mjs, scripts/soak): this worker's
 // build, module kind and memory.
 self.backpropLabBuild = build;

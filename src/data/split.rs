@@ -127,4 +127,16 @@ impl Dataset {
             Part::Test => &self.test,
         }
     }
+
+    /// The 64-bit FNV-1a hash of the images and labels (training images, training labels, test images, test
+    /// labels): a short name for the exact bytes, with which the tests pin the generated data set.
+    pub fn fingerprint(&self) -> u64 {
+        let (train, test) = (&self.train, &self.test);
+        [&train.images, &train.labels, &test.images, &test.labels]
+            .into_iter()
+            .flat_map(|bytes| bytes.iter())
+            .fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            })
+    }
 }

@@ -136,7 +136,6 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
             let _ = body.class_list().toggle_with_force("large", large);
         }
     })?;
-    register_service_worker();
     // The page lives as long as the tab: so does its state.
     std::mem::forget(app);
     Ok(())
@@ -186,7 +185,9 @@ pub fn on_click(app: &Shared, id: &str, handler: impl Fn(&Shared) + 'static) -> 
     })
 }
 
-/// Offline support (www/sw.js); a page opened from a file or a non-secure origin simply goes without.
+/// Offline support (www/sw.js); a page opened from a file or a non-secure origin simply goes without. Registered
+/// once the page is interactive: installing it downloads and caches the whole build, which would otherwise
+/// compete with the first start for the network and the CPU. Registering again is harmless.
 fn register_service_worker() {
     let Some(window) = web_sys::window() else { return };
     if !window.is_secure_context() {
@@ -229,6 +230,9 @@ pub fn on_ready(app: &Shared) {
         show_state(app, reply, &in_wasm(&pixels));
         became_interactive(app);
     });
+    // The empty chart, drawn while the worker answers (not before: the main thread stays free while the
+    // worker starts, see classroom::wire).
+    redraw(app, true);
 }
 
 pub fn became_interactive(app: &Shared) {
@@ -249,6 +253,7 @@ pub fn became_interactive(app: &Shared) {
         let _ = status.set_attribute("data-interactive-ms", &format!("{elapsed:.0}"));
     }
     super::stored::on_ready(app);
+    register_service_worker();
 }
 
 /// Shows `message` as an error in `id`.

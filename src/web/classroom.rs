@@ -24,11 +24,13 @@ pub fn wire(app: &Shared) -> Result<(), JsValue> {
     redraw_on_resize(app, "experiment-curves", super::experiments::redraw)
 }
 
-/// Calls `redraw` whenever the box of the element `id` changes size.
+/// Calls `redraw` whenever the box of the element `id` changes size, once the page is ready. The observer's
+/// first call comes at once, while the training worker starts: a worker starts only when the page's main thread
+/// is free to hear that it may, so nothing is drawn before (app::on_ready and app::show_state draw the curves).
 fn redraw_on_resize(app: &Shared, id: &str, redraw: fn(&Shared)) -> Result<(), JsValue> {
     let weak = std::rc::Rc::downgrade(app);
     let on_resize = Closure::<dyn FnMut()>::new(move || {
-        if let Some(app) = weak.upgrade() {
+        if let Some(app) = weak.upgrade().filter(|app| app.borrow().ready) {
             redraw(&app);
         }
     });

@@ -2,7 +2,8 @@
 //! and handing the [`Response`] to the callback registered for it. Worker 0 holds the session the page
 //! shows; the others (helpers) train data-parallel and get every state-changing request mirrored.
 //!
-//! Messages: page → worker `{ id, request, files: [{ name, bytes }], pixels }`, worker → page
+//! Messages: page → worker `{ module }` first (the page's compiled module: compiled once for the page and all
+//! its workers), then `{ id, request, files: [{ name, bytes }], pixels }`, worker → page
 //! `{ id, response, pixels }` (and `{ ready: true }` once loaded). `request` and `response` are the typed
 //! values themselves, converted with serde-wasm-bindgen, so both ends are checked by the compiler.
 use std::collections::HashMap;
@@ -75,11 +76,15 @@ pub fn in_wasm(bytes: &Option<Uint8Array>) -> Vec<u8> {
     bytes.as_ref().map(Uint8Array::to_vec).unwrap_or_default()
 }
 
-/// Starts a module worker running `www/worker.js` as worker `index` and routes its messages to the page.
+/// Starts a module worker running `www/worker.js` as worker `index`, hands it this page's compiled module, and
+/// routes its messages to the page.
 pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     let worker = Worker::new_with_options(&worker_url(&app.borrow().document), &options)?;
+    let handed = Object::new();
+    Reflect::set(&handed, &"module".into(), &wasm_bindgen::module())?;
+    worker.post_message(&handed)?;
     let weak = std::rc::Rc::downgrade(app);
     let on_message = EventListener::new(&worker, "message", move |event| {
         let (Some(app), Some(event)) = (weak.upgrade(), event.dyn_ref::<MessageEvent>()) else {
