@@ -1,5 +1,6 @@
 //! SGD and Adam on the GPU (`shaders/optimizer.wgsl`): one dispatch over the flat parameter buffer, the
-//! moments kept on the GPU, the step-dependent constants written into its uniform block each step.
+//! moments kept on the GPU, the step-dependent constants written into its uniform block each step (with the
+//! learning rate, momentum and weight decay of that step: a schedule's, or the page's live changes).
 use super::buffers::Tensor;
 use super::kernel::{grid, Dispatch, Library};
 use super::shaders::OPTIMIZER;
@@ -7,13 +8,19 @@ use super::{GpuContext, GpuError};
 use std::ops::Range;
 
 use crate::optim::{OptimizerConfig, OptimizerState};
+use crate::train::Hyperparameters;
 
 /// The GPU twin of [`crate::optim::Sgd`] / [`crate::optim::Adam`] over the whole network: one dispatch per
 /// segment of the flat parameter buffer that learns at its own factor of the learning rate (one segment, or the
 /// backbone's and the head's when fine-tuning).
 pub struct GpuOptimizer {
     config: OptimizerConfig,
-    learning_rate: f64,
+    /// The learning rate, momentum and weight decay of the coming steps (as [`crate::optim::Optimizer`]'s
+    /// setters change the CPU optimizer's).
+    settings: Hyperparameters,
+    /// SGD: whether a step has used momentum (or a restored state held its buffers): only then are they part
+    /// of the state, as the CPU optimizer's, which creates them at the first step with momentum.
+    momentum_used: bool,
     /// Each segment's length, learning-rate factor and update.
     segments: Vec<(usize, f64)>,
     dispatches: Vec<Dispatch>,
@@ -70,7 +77,8 @@ impl GpuOptimizer {
             dispatches.push(library.dispatch(context, "optimizer", OPTIMIZER, entry, &[0; 12], &buffers, grid(len))?);
         }
         Ok(Self {
-            learning_rate: config.learning_rate(),
+            settings: Hyperparameters::of(config),
+            momentum_used: matches!(config, OptimizerConfig::Sgd { momentum, .. } if *momentum != 0.0),
             config: config.clone(),
             segments: segments.iter().map(|(range, factor)| (range.len(), *factor)).collect(),
             dispatches,
@@ -89,7 +97,7 @@ impl GpuOptimizer {
     fn slots(&self) -> Vec<&'static str> {
         match self.config {
             OptimizerConfig::Adam { .. } => vec!["exp_avg", "exp_avg_sq"],
-            OptimizerConfig::Sgd { momentum, .. } if momentum != 0.0 => vec!["momentum_buffer"],
+            OptimizerConfig::Sgd { .. } if self.momentum_used => vec!["momentum_buffer"],
             OptimizerConfig::Sgd { .. } => Vec::new(),
         }
     }
@@ -132,7 +140,12 @@ impl GpuOptimizer {
     /// Puts a CPU optimizer's state ([`crate::optim::Optimizer::state`], e.g. of a resumed run) on the GPU:
     /// the step count and the moments of every trainable parameter (none yet: zeros).
     pub fn write_state(&mut self, context: &GpuContext, state: &OptimizerState<f32>) -> Result<(), GpuError> {
-        for (name, moment) in self.slots().into_iter().zip(&self.moments) {
+        let slots = match self.config {
+            // the buffers of a momentum switched on by a live change, even if the run was built without
+            OptimizerConfig::Sgd { .. } => vec!["momentum_buffer"],
+            OptimizerConfig::Adam { .. } => self.slots(),
+        };
+        for (name, moment) in slots.into_iter().zip(&self.moments) {
             let per_parameter = state
                 .slots
                 .iter()
@@ -157,6 +170,7 @@ impl GpuOptimizer {
                     }
                     flat[range.clone()].copy_from_slice(values);
                 }
+                self.momentum_used |= name == "momentum_buffer";
             }
             moment.write_f32(context, &flat);
         }
@@ -166,20 +180,22 @@ impl GpuOptimizer {
     }
 
     pub fn learning_rate(&self) -> f64 {
-        self.learning_rate
+        self.settings.learning_rate
     }
 
-    /// The learning rate of the coming steps (a schedule's).
-    pub fn set_learning_rate(&mut self, learning_rate: f64) {
-        self.learning_rate = learning_rate;
+    /// The learning rate, momentum and weight decay of the coming steps (a schedule's, the page's live
+    /// changes), as [`crate::train::Trainer`] sets them on the CPU optimizer; Adam's β₁ stays as built.
+    pub fn set_hyperparameters(&mut self, settings: Hyperparameters) {
+        self.settings = settings;
     }
 
     /// Writes this step's constants (as the CPU optimizers compute them: in f64, then rounded to f32) and
     /// returns the dispatches to record after the backward pass.
     pub fn prepare_step(&mut self, context: &GpuContext) -> &[Dispatch] {
         self.step = self.step.saturating_add(1);
+        self.momentum_used |= self.settings.momentum != 0.0;
         for (&(len, factor), dispatch) in self.segments.iter().zip(&self.dispatches) {
-            let words = self.constants(len, self.learning_rate * factor);
+            let words = self.constants(len, self.settings.learning_rate * factor);
             dispatch.write_params(context, &words);
         }
         &self.dispatches
@@ -188,13 +204,11 @@ impl GpuOptimizer {
     /// The uniform block of one segment of `len` values learning at `learning_rate`.
     fn constants(&self, len: usize, learning_rate: f64) -> [u32; 12] {
         let f = |v: f64| (v as f32).to_bits();
+        let Hyperparameters {
+            momentum, weight_decay, ..
+        } = self.settings;
         match self.config {
-            OptimizerConfig::Sgd {
-                momentum,
-                weight_decay,
-                nesterov,
-                ..
-            } => [
+            OptimizerConfig::Sgd { nesterov, .. } => [
                 len as u32,
                 u32::from(self.step == 1),
                 u32::from(nesterov),
@@ -208,13 +222,7 @@ impl GpuOptimizer {
                 0,
                 0,
             ],
-            OptimizerConfig::Adam {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
-            } => {
+            OptimizerConfig::Adam { beta1, beta2, eps, .. } => {
                 let bias_correction1 = 1.0 - beta1.powi(self.step);
                 let bias_correction2 = 1.0 - beta2.powi(self.step);
                 [

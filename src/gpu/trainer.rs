@@ -165,9 +165,10 @@ impl GpuTrainer {
     /// and returns the outcomes of earlier steps whose metrics came back meanwhile. A non-finite loss is
     /// reported when its metrics arrive, as [`TrainError::NonFiniteLoss`] with its step.
     pub fn step(&mut self, dataset: &Dataset) -> Result<Vec<StepOutcome>, GpuTrainError> {
-        // the schedule's and live changes' learning rate (momentum and weight decay stay as built on the GPU)
-        let rate = self.trainer.config().hyperparameters_at(self.submitted).learning_rate;
-        self.optimizer.set_learning_rate(rate);
+        // the schedule's learning rate and the live changes' learning rate, momentum and weight decay, from the
+        // same step as on the CPU
+        let settings = self.trainer.config().hyperparameters_at(self.submitted);
+        self.optimizer.set_hyperparameters(settings);
         self.trainer.prepare_batch(dataset);
         let (inputs, labels) = self.trainer.batch();
         let inputs = inputs
