@@ -11,7 +11,8 @@ use web_sys::{Document, Event, HtmlButtonElement, HtmlInputElement, HtmlSelectEl
 use super::experiments::Queue;
 use super::files::{DataFiles, Reading};
 use super::form::{fill_form, fill_presets, FormState};
-use super::panels::{inspect_layer, Picture};
+use super::inspector::inspect_layer;
+use super::panels::Picture;
 use super::parallel::Parallel;
 use super::recovery::Recovery;
 use super::rpc::{in_wasm, send, start_worker, Rpc};
@@ -55,6 +56,7 @@ pub struct App {
     pub recovery: Recovery,
     pub watchdog: super::watchdog::Watchdog,
     pub network: super::network::NetworkViews,
+    pub inspector: super::inspector::InspectorState,
     started_ms: f64,
     /// The worker answered its first request: the controls work.
     pub ready: bool,
@@ -88,6 +90,7 @@ pub fn mount(document: &Document) -> Result<(), JsValue> {
         recovery: Recovery::default(),
         watchdog: Default::default(),
         network: Default::default(),
+        inspector: Default::default(),
         started_ms: now_ms(),
         ready: false,
         listeners: Vec::new(),
@@ -295,6 +298,8 @@ pub fn show_state(app: &Shared, reply: Response, pixels: &[u8]) {
     let steps_done = app.borrow().run.steps_done;
     super::recovery::on_state(app, steps_done);
     super::network::on_state(app, &state);
+    // the inspector was emptied for the new model; a refresh owed by a replaced worker never comes
+    app.borrow_mut().inspector = Default::default();
     update_counters(app);
     redraw(app, true);
 }

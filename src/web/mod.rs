@@ -31,6 +31,7 @@ pub mod experiments;
 pub mod files;
 pub mod form;
 pub mod history;
+pub mod inspector;
 pub mod lessons;
 pub mod live;
 pub mod network;

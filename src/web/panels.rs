@@ -1,14 +1,14 @@
-//! The panels that ask the worker about the current model: the layer inspector, the gradient check, the
-//! first layer's weights, the test-set results and "test your own image".
+//! The panels that ask the worker about the current model: the gradient check, the first layer's weights, the
+//! test-set results and "test your own image" (the layer inspector: inspector.rs).
 use gloo::events::EventListener;
 use gloo::file::ObjectUrl;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlCanvasElement, HtmlElement, HtmlImageElement, HtmlInputElement};
+use web_sys::{HtmlCanvasElement, HtmlImageElement, HtmlInputElement};
 
 use super::app::{listen, on_click, report, show_error, Shared};
 use super::rpc::{in_wasm, send};
-use super::view::{self, element, set_text};
+use super::view::{self, set_text};
 use super::GRADCHECK_SEED;
 use crate::session::{Request, Response};
 
@@ -41,29 +41,6 @@ pub fn wire(app: &Shared) -> Result<(), JsValue> {
             classify_picture(&app, file);
         }
     })
-}
-
-/// Opens layer `index` in the inspector (beside the curves in the classroom view).
-pub fn inspect_layer(app: &Shared, index: usize) {
-    super::classroom::show_beside(&app.borrow().document, "beside-inspect");
-    super::network::show_layer(app, index);
-    send(app, Request::Layer { index }, None, None, |app, reply, _| {
-        let document = app.borrow().document.clone();
-        match reply {
-            Response::Layer(layer) => {
-                if let Err(error) = view::render_layer(&document, &layer) {
-                    report("could not show the layer", &error);
-                }
-                if let Ok(heading) = element(&document, "inspect-heading").and_then(|h| {
-                    h.dyn_into::<HtmlElement>()
-                        .map_err(|_| JsValue::from_str("not an HTML element"))
-                }) {
-                    heading.scroll_into_view();
-                }
-            }
-            other => show_error(app, "inspect-summary", &other.message()),
-        }
-    });
 }
 
 fn check_gradients(app: &Shared, request: Request, what: &str) {

@@ -184,6 +184,7 @@ pub fn on_progress(app: &Shared, reply: Response) {
         request_steps(app, remaining, RUN_BUDGET_MS);
     }
     super::network::on_progress(app, &progress);
+    super::inspector::on_progress(app, &progress);
     let last = app.borrow().run.points.last().copied();
     let mut status = format!("Step {} of {}", progress.steps_done, progress.total_steps);
     if let Some(batch) = progress.batches.last() {

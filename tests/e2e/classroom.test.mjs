@@ -5,7 +5,7 @@
 // on machines several times faster or slower than the one it was written on.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, ready, screenshotDir, url, waitForStep, watch } from './support.mjs';
+import { launch, ready, recordLongTasks, screenshotDir, url, waitForStep, watch } from './support.mjs';
 
 // The README screenshot's configuration: the course's MLP, long enough never to end during a test.
 const mlp = 'model=mlp&hidden=100&act=elu&norm=none&opt=sgd&lr=0.001&batch=200&steps=5000&eval=50&seed=42';
@@ -28,6 +28,7 @@ after(async () => {
 async function open(viewport, query, { large = false } = {}) {
   const page = await browser.newPage({ viewport });
   watch(page, problems);
+  await page.addInitScript(recordLongTasks);
   await page.goto(`${url}?${query}`);
   await ready(page);
   if (large) await page.getByLabel('Large type').check();
@@ -228,5 +229,51 @@ test("the course ConvNet's whole diagram fits beside its data on a laptop screen
     ...essentials(page, { checked: false }),
     'last layer': layers.last(),
   });
+  await page.close();
+});
+
+// What "Inside a layer" shows: the step its output's caption names, its tensors' numbers (mean, std, … of the
+// current batch) and every picture (the layer's output for the followed image, a histogram per tensor).
+const inspectorPicture = (page) =>
+  page.locator('#inspector').evaluate((inspector) => ({
+    step: Number(inspector.querySelector('#inspect-activations-caption').textContent.match(/after (\d+) steps/)?.[1]),
+    numbers: [...inspector.querySelectorAll('#inspect-tensors figcaption')].map((c) => c.textContent).join('\n'),
+    pixels: [...inspector.querySelectorAll('canvas')].map((c) => c.toDataURL()).join(''),
+  }));
+
+test('"Inside a layer" beside the curves follows the training: its pictures change while a run trains', async () => {
+  // 100,000 steps: still running whenever the assertions look, on a machine many times faster than this one
+  const page = await open({ width: 1366, height: 768 }, mlp.replace('steps=5000', 'steps=100000'));
+  await page.getByRole('button', { name: /^Linear\(3072→100\)/ }).click();
+  await page.getByText(/^Its output for test image 0 .* after 0 steps/).waitFor();
+  await page.locator('#inspect-tensors figcaption').first().waitFor();
+  const before = await inspectorPicture(page);
+  assert.equal(before.step, 0);
+  const started = await page.evaluate(() => performance.now());
+  await page.getByRole('button', { name: 'Run' }).click();
+  // Refreshed while the run goes on (the page asks at most every 1.5 s and every 40 steps): a later step, other
+  // numbers, other pixels, and not only once.
+  const changed = async (than) => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const now = await inspectorPicture(page);
+      if (now.step > than.step && now.numbers !== than.numbers && now.pixels !== than.pixels) return now;
+      if (Date.now() > deadline) throw new Error(`"Inside a layer" still shows step ${now.step} (before: ${than.step})`);
+      await page.waitForTimeout(100);
+    }
+  };
+  const first = await changed(before);
+  assert.equal(await page.getByRole('button', { name: 'Pause' }).isEnabled(), true, 'the run was still training');
+  const second = await changed(first);
+  assert.equal(await page.getByRole('button', { name: 'Pause' }).isEnabled(), true, 'the run was still training');
+  assert.equal(await page.getByRole('radio', { name: 'Inside a layer' }).isChecked(), true);
+  const ended = await page.evaluate(() => performance.now());
+  const longTasks = await page.evaluate(
+    ([from, to]) => window.__longTasks.filter((t) => t.start >= from && t.start <= to),
+    [started, ended],
+  );
+  console.log(`"Inside a layer" refreshed at steps ${first.step} and ${second.step} within ${((ended - started) / 1000).toFixed(1)} s of training; longest main-thread task ${Math.max(0, ...longTasks.map((t) => t.duration))} ms`);
+  await page.screenshot({ path: `${screenshotDir}/classroom-layer-live.png` });
+  await page.getByRole('button', { name: 'Pause' }).click();
   await page.close();
 });
