@@ -4,7 +4,7 @@
 use super::binary::RECORD_BYTES;
 use super::{DataError, Dataset, Part, Split, CLASS_NAMES};
 use crate::budget::MemoryBudget;
-use reader::{base_name, part_by_member_name, FileReader};
+use reader::{base_name, FileReader};
 
 mod reader;
 
@@ -287,7 +287,7 @@ fn batch_files_in(directory: &std::path::Path) -> std::io::Result<Vec<std::path:
         let path = entry?.path();
         let is_batch = path
             .file_name()
-            .is_some_and(|name| part_by_member_name(&name.to_string_lossy()).is_some());
+            .is_some_and(|name| reader::part_by_member_name(&name.to_string_lossy()).is_some());
         if is_batch && path.is_file() {
             files.push(path);
         }
