@@ -1,6 +1,7 @@
 //! The page's `Backend` choice as the worker drives it ([`BackendSession`]), natively on lavapipe: WebGPU
 //! steps give the CPU session's curve for the same seed, the views between step requests see the GPU's
-//! weights, and a lost device falls back to the CPU from the last synced weights with a notice.
+//! weights, and a lost device falls back to the CPU from the last synced weights with a notice; a GPU run whose
+//! rollback copy does not fit the memory budget is refused with the budget's message before it goes up.
 //! Tolerance on losses as `tests/gpu_training.rs`: 1e-3 · (1 + |loss|) (f32 reductions in another order,
 //! Adam amplifying differences near zero gradients over the steps).
 #![cfg(not(target_arch = "wasm32"))]
@@ -8,6 +9,7 @@
 #[path = "common/gpu.rs"]
 mod common_gpu;
 
+use backprop_lab::budget::MemoryBudget;
 use backprop_lab::data::{synthetic, SyntheticConfig};
 use backprop_lab::model::Normalization;
 use backprop_lab::optim::OptimizerKind;
@@ -171,4 +173,71 @@ fn a_lost_device_falls_back_to_the_cpu_from_the_synced_weights() {
     ));
     assert_eq!((cpu.steps_done, cpu.backend), (7, Backend::Cpu));
     assert!(cpu.batches.iter().all(|b| b.loss.is_finite()));
+}
+
+#[test]
+fn a_gpu_run_whose_rollback_copy_exceeds_the_budget_is_refused_with_the_estimate() {
+    if common_gpu::gpu().is_none() {
+        return;
+    }
+    let session = small_session();
+    let config = session.config().to_train_config().expect("a valid form");
+    let (cpu, gpu_run) = (
+        config.memory_estimate(1).unwrap().total(),
+        config.gpu_memory_estimate(session.dataset().train.len()).unwrap(),
+    );
+    assert!(gpu_run.rollback_bytes > 0 && gpu_run.total() > cpu);
+    let budget = |training_bytes| MemoryBudget {
+        training_bytes,
+        data_bytes: u64::MAX,
+        place: "in this test",
+    };
+    // room for the CPU run, not for the rollback copy beside it
+    let mut gpu = BackendSession::new(session).with_memory_budget(budget(cpu));
+    assert!(matches!(
+        ask(&mut gpu, Request::SetBackend { backend: Backend::Gpu }),
+        Response::Backends(_)
+    ));
+    let refused = progress(ask(
+        &mut gpu,
+        Request::Step {
+            steps: 5,
+            budget_ms: 1e12,
+        },
+    ));
+    let message = refused.stopped.clone().expect("the budget's message");
+    assert!(
+        message.contains("rollback copy") && message.contains("or train on the CPU"),
+        "{message}"
+    );
+    assert_eq!((refused.steps_done, refused.batches.len()), (0, 0), "nothing trained");
+    // the run is kept: on the CPU it trains
+    assert!(matches!(
+        ask(&mut gpu, Request::SetBackend { backend: Backend::Cpu }),
+        Response::Backends(_)
+    ));
+    let cpu_steps = progress(ask(
+        &mut gpu,
+        Request::Step {
+            steps: 3,
+            budget_ms: 1e12,
+        },
+    ));
+    assert_eq!((cpu_steps.steps_done, cpu_steps.stopped), (3, None));
+
+    // the control: with room for the copy the same run trains on the GPU
+    let mut roomy = BackendSession::new(small_session()).with_memory_budget(budget(gpu_run.total()));
+    ask(&mut roomy, Request::SetBackend { backend: Backend::Gpu });
+    let trained = progress(ask(
+        &mut roomy,
+        Request::Step {
+            steps: 3,
+            budget_ms: 1e12,
+        },
+    ));
+    assert_eq!(
+        (trained.steps_done, trained.backend, trained.stopped),
+        (3, Backend::Gpu, None)
+    );
+    println!("refused: {message}");
 }

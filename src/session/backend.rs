@@ -18,6 +18,7 @@ use std::future::Future;
 use super::protocol::{AdapterSummary, Backend, BackendStatus, BatchPoint, Progress, Reply, Request, Response};
 use super::rollback::{needs_current_model, RollbackPoint, SYNC_MS};
 use super::Session;
+use crate::budget::MemoryBudget;
 use crate::gpu::trainer::GpuState;
 use crate::gpu::{GpuContext, GpuError, GpuTrainError, GpuTrainer};
 use crate::train::{StepOutcome, Trainer};
@@ -41,6 +42,8 @@ pub struct BackendSession {
     spare: Option<GpuContext>,
     webgpu: Option<AdapterSummary>,
     unavailable: Option<String>,
+    /// What a GPU run may take in the worker, its rollback copy counted.
+    budget: MemoryBudget,
 }
 
 impl BackendSession {
@@ -56,7 +59,14 @@ impl BackendSession {
             spare: None,
             webgpu: None,
             unavailable: None,
+            budget: MemoryBudget::for_target(),
         }
+    }
+
+    /// With `budget` for GPU runs instead of [`MemoryBudget::for_target`] (a test's small budget).
+    pub fn with_memory_budget(mut self, budget: MemoryBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     pub fn session(&self) -> &Session {
@@ -224,6 +234,15 @@ impl BackendSession {
                 return progress;
             }
         };
+        // the worker keeps a rollback copy of a GPU run beside it (see `super::rollback`): counted before the
+        // run goes up, so a model that cannot afford it gets the budget's message, not an out-of-memory trap
+        let train_images = self.session.dataset().train.len();
+        if let Err(error) = trainer.config().check_gpu_memory(train_images, &self.budget) {
+            progress.stopped = Some(error.to_string());
+            let progress = progress.close(&trainer);
+            self.session.restore_trainer(trainer);
+            return progress;
+        }
         let steps_done = trainer.steps_done();
         let parked = self.parked.take().filter(|p| p.submitted() == steps_done);
         let touched = std::mem::take(&mut self.touched);
