@@ -15,6 +15,7 @@ try {
   // starts the training workers, which load the same one (src/web/rpc.rs).
   const simd = self.backpropLabBuilds.detect();
   document.documentElement.dataset.wasmSimd = simd;
+  startFirstWorker(build, simd);
   const { build: wasmBuild, memory } = await loadModule(build, simd);
   document.documentElement.dataset.wasmBuild = wasmBuild;
   // For the tests (tests/e2e/relaxed.test.mjs): the kind of module the page runs (its section said so).
@@ -30,4 +31,23 @@ try {
     status.classList.add('error');
   }
   throw error;
+}
+
+// The training worker starts now, while the page's module downloads and compiles: a worker takes a while to
+// start, and it waits for the module anyway (src/web/rpc.rs takes it as worker 0 and hands it the module; its
+// address is the one rpc.rs's worker_url gives every later worker). An error before then is shown here.
+function startFirstWorker(build, simd) {
+  const url = new URL('./worker.js', import.meta.url);
+  if (build) url.searchParams.set('v', build);
+  if (simd) url.searchParams.set('simd', simd);
+  const worker = new Worker(url, { type: 'module' });
+  worker.addEventListener('error', (event) => {
+    if (globalThis.backpropLabFirstWorker !== worker) return; // the page has it: rpc.rs reports its errors
+    const status = document.getElementById('status');
+    if (status) {
+      status.textContent = `The lab could not start: its training worker failed (${event.message || 'no reason given'})`;
+      status.classList.add('error');
+    }
+  });
+  globalThis.backpropLabFirstWorker = worker;
 }

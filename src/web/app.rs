@@ -241,7 +241,7 @@ pub fn on_ready(app: &Shared) {
 pub fn became_interactive(app: &Shared) {
     let mut this = app.borrow_mut();
     this.ready = true;
-    let elapsed = now_ms() - this.started_ms;
+    let (started, elapsed) = (this.started_ms, now_ms() - this.started_ms);
     let document = this.document.clone();
     drop(this);
     for id in CONTROLS {
@@ -253,7 +253,10 @@ pub fn became_interactive(app: &Shared) {
     let _ = set_text(&document, "status", "Ready.");
     super::backend::probe(app);
     if let Ok(status) = element(&document, "status") {
+        // For the end-to-end test: when Step was enabled, after the module started, and when the module
+        // started (milliseconds since the navigation).
         let _ = status.set_attribute("data-interactive-ms", &format!("{elapsed:.0}"));
+        let _ = status.set_attribute("data-module-started-ms", &format!("{started:.0}"));
     }
     super::stored::on_ready(app);
     register_service_worker();

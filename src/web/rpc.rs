@@ -81,7 +81,10 @@ pub fn in_wasm(bytes: &Option<Uint8Array>) -> Vec<u8> {
 pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
-    let worker = Worker::new_with_options(&worker_url(&app.borrow().document), &options)?;
+    let worker = match started_by_loader(index) {
+        Some(worker) => worker,
+        None => Worker::new_with_options(&worker_url(&app.borrow().document), &options)?,
+    };
     let handed = Object::new();
     Reflect::set(&handed, &"module".into(), &wasm_bindgen::module())?;
     worker.post_message(&handed)?;
@@ -116,6 +119,19 @@ pub fn start_worker(app: &Shared, index: usize) -> Result<(), JsValue> {
         this.rpc.workers.push(handle);
     }
     Ok(())
+}
+
+/// The first worker, which www/loader.js starts while the page's module loads (taken once: a worker started
+/// again after one died is new).
+fn started_by_loader(index: usize) -> Option<Worker> {
+    const KEY: &str = "backpropLabFirstWorker";
+    if index != 0 {
+        return None;
+    }
+    let global = js_sys::global();
+    let worker = Reflect::get(&global, &KEY.into()).ok()?.dyn_into::<Worker>().ok()?;
+    Reflect::delete_property(&global, &KEY.into()).ok()?;
+    Some(worker)
 }
 
 /// `worker.js?v=BUILD&simd=KIND`: the worker loads the WebAssembly of the page's own build (see

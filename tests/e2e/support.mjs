@@ -70,6 +70,17 @@ export async function waitForStep(page, predicate, timeout = 90_000) {
   }
 }
 
+// When the page became interactive and when its main thread was next free (an init script): once `#status`
+// says the time to interactive, a zero-delay timer notes when it runs, after whatever the page queued before it.
+export const recordAnswered = () => {
+  new MutationObserver((records, observer) => {
+    if (!document.getElementById('status')?.hasAttribute('data-interactive-ms')) return;
+    observer.disconnect();
+    const ready = performance.now();
+    setTimeout(() => { window.__answered = { ready, answered: performance.now() }; }, 0);
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-interactive-ms'] });
+};
+
 // Long main-thread tasks, recorded from the start (the browser reports those over 50 ms); an init script.
 export const recordLongTasks = () => {
   window.__longTasks = [];
