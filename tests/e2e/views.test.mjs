@@ -154,7 +154,8 @@ test("a CNN's feature maps for one image, picked from the gallery, and a deeper 
 
 test('dropped files are kept across a reload with consent, and forgotten on request', async () => {
   await open('model=mlp&hidden=16&batch=50&steps=100&eval=50');
-  assert.match(await page.textContent('#stored-data'), /^Nothing stored in this browser\.$/);
+  // The page looks its storage up after it is ready (src/web/stored.rs): the line fills in shortly after.
+  await page.waitForFunction(() => /^Nothing stored in this browser\.$/.test(document.querySelector('#stored-data').textContent));
   await page.getByLabel(/Keep the files I drop in this browser/).check();
   await drop(page, [file('data_batch_1.bin', 'bin/data_batch_1.bin'), file('test_batch.bin', 'bin/test_batch.bin')]);
   await page.waitForFunction(() => document.querySelector('#dataset-name').textContent === 'CIFAR-10', null, { timeout: 60_000 });
